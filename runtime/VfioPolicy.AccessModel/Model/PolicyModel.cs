@@ -1,0 +1,221 @@
+using System;
+
+namespace VfioPolicy.AccessModel.Model
+{
+    // The lowered policy: plain, immutable, structurally equatable data. It holds no syntax, no Sprache and no
+    // Roslyn objects, so the source generator can cache on it, the semantic diff can compare two of them, and the
+    // runtime can execute it without knowing how it was written. Every rule keeps its origin (file:line) because
+    // every bit of a bound device must be explainable.
+
+    /// <summary>What a bit does: where its read value comes from and what a consumer write does to it.</summary>
+    public enum Disposition
+    {
+        /// <summary>Reads come from the hardware; writes reach it unless the rule is read-only.</summary>
+        Passthrough,
+
+        /// <summary>Reads come from the shadow; writes change the shadow by their semantics, never the hardware.</summary>
+        Virtualize,
+
+        /// <summary>Reads give a constant; writes are dropped and audited unless the rule is silent.</summary>
+        Deny,
+    }
+
+    /// <summary>The write semantics of a passthrough or virtualized bit.</summary>
+    public enum WriteSemantics
+    {
+        /// <summary>Writes are ignored (<c>ro</c>).</summary>
+        ReadOnly,
+
+        /// <summary>Writes store the value (<c>rw</c>).</summary>
+        ReadWrite,
+
+        /// <summary>A written 1 clears the bit, a 0 leaves it (<c>rw1c</c>; virtualized bits only).</summary>
+        WriteOneToClear,
+    }
+
+    /// <summary>Where a virtualized bit's initial (and reset) value comes from.</summary>
+    public enum InitialValueSource
+    {
+        /// <summary>A literal the policy gives.</summary>
+        Literal,
+
+        /// <summary>The hardware's value when the device is opened.</summary>
+        Hardware,
+    }
+
+    /// <summary>A runtime behavior bound to a register: a protocol rather than plain bits.</summary>
+    public enum Behavior
+    {
+        /// <summary>No behavior.</summary>
+        None,
+
+        /// <summary>BAR sizing and the consumer's BAR address.</summary>
+        Bar,
+
+        /// <summary>The expansion ROM BAR.</summary>
+        Rom,
+
+        /// <summary>Memory/IO enable and INTx disable in Command.</summary>
+        Command,
+
+        /// <summary>MSI control, address, data and mask.</summary>
+        Msi,
+
+        /// <summary>MSI-X enable and function mask.</summary>
+        Msix,
+
+        /// <summary>Function-level reset through Initiate FLR.</summary>
+        Flr,
+
+        /// <summary>Power-state transitions through PMCSR.</summary>
+        Pm,
+    }
+
+    /// <summary>Where a rule came from: the policy file, its 1-based line and column, and the rule's text.</summary>
+    public sealed record RuleOrigin(string Path, int Line, int Column, string Text)
+    {
+        /// <summary>The <c>path:line</c> form used in maps, audit events and diffs.</summary>
+        public string Location => Path + ":" + Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>The origin of bits the chain walk owns (capability IDs and next pointers).</summary>
+        public static RuleOrigin Chain { get; } = new RuleOrigin("<chain>", 0, 0, "capability chain link");
+
+        /// <inheritdoc />
+        public override string ToString() => Location;
+    }
+
+    /// <summary>
+    /// One disposition with its parameters. <see cref="Value"/> is the virtualized initial value (when
+    /// <see cref="Initial"/> is <see cref="InitialValueSource.Literal"/>) or the denied read value, right-aligned
+    /// to the bits it applies to (bit 0 of Value is the rule's lowest bit; for defaults, a per-byte pattern).
+    /// </summary>
+    public sealed record BitAction(
+        Disposition Disposition,
+        WriteSemantics Write,
+        InitialValueSource Initial,
+        uint Value,
+        bool Silent)
+    {
+        /// <summary>Passthrough, read-write.</summary>
+        public static BitAction PassthroughReadWrite { get; } = new BitAction(Disposition.Passthrough, WriteSemantics.ReadWrite, InitialValueSource.Literal, 0, false);
+
+        /// <summary>Passthrough, read-only.</summary>
+        public static BitAction PassthroughReadOnly { get; } = new BitAction(Disposition.Passthrough, WriteSemantics.ReadOnly, InitialValueSource.Literal, 0, false);
+
+        /// <summary>Virtualized, read-only, initialised from hardware (used for chain links).</summary>
+        public static BitAction VirtualReadOnlyFromHardware { get; } = new BitAction(Disposition.Virtualize, WriteSemantics.ReadOnly, InitialValueSource.Hardware, 0, false);
+
+        /// <summary>Denied, reads <paramref name="value"/>, audited unless <paramref name="silent"/>.</summary>
+        public static BitAction Deny(uint value, bool silent = false) => new BitAction(Disposition.Deny, WriteSemantics.ReadOnly, InitialValueSource.Literal, value, silent);
+    }
+
+    /// <summary>A condition on a capability's (or the header's) own bytes that decides whether a register exists on a device, e.g. MSI's 64-bit layout.</summary>
+    /// <param name="Offset">Offset of the tested register, in the same space as the register it guards.</param>
+    /// <param name="Width">Width in bytes of the tested register.</param>
+    /// <param name="Mask">Bits tested.</param>
+    /// <param name="Value">Required value of the tested bits (already positioned under <paramref name="Mask"/>).</param>
+    public sealed record RegisterCondition(int Offset, int Width, uint Mask, uint Value);
+
+    /// <summary>A rule over bits <paramref name="LowBit"/>..<paramref name="HighBit"/> (inclusive) of one register.</summary>
+    /// <param name="LowBit">Lowest bit, 0-based within the register.</param>
+    /// <param name="HighBit">Highest bit, inclusive.</param>
+    /// <param name="Field">The field's name, when the policy names it.</param>
+    /// <param name="Action">What the bits do.</param>
+    /// <param name="HardwareWriteOneToClear">The hardware bits are RW1C: a merge writes them as 0 unless the consumer writes a 1 to a writable one.</param>
+    /// <param name="Origin">The rule's source.</param>
+    public sealed record BitRule(int LowBit, int HighBit, string? Field, BitAction Action, bool HardwareWriteOneToClear, RuleOrigin Origin)
+    {
+        /// <summary>The rule's bits as a mask over the register.</summary>
+        public uint Mask => HighBit >= 31 ? (uint.MaxValue << LowBit) : (((1u << (HighBit + 1)) - 1) & ~((1u << LowBit) - 1));
+    }
+
+    /// <summary>
+    /// A register: <paramref name="Offset"/> is absolute for the header and device-specific layouts and relative to
+    /// the capability's start for capabilities. <paramref name="Rules"/> are disjoint (overrides already applied);
+    /// bits no rule covers follow the policy's defaults.
+    /// </summary>
+    public sealed record RegisterModel(
+        int Offset,
+        int Width,
+        string Name,
+        Behavior Behavior,
+        EquatableArray<RegisterCondition> Conditions,
+        EquatableArray<BitRule> Rules,
+        RuleOrigin Origin);
+
+    /// <summary>How a hidden capability is unlinked and what its body becomes.</summary>
+    public sealed record HideRule(BitAction Body, RuleOrigin Origin);
+
+    /// <summary>Rules for every instance of one capability, found by ID wherever the chain walk finds it.</summary>
+    public sealed record CapabilityModel(
+        bool Extended,
+        int Id,
+        string Name,
+        EquatableArray<RegisterModel> Registers,
+        HideRule? Hide,
+        RuleOrigin Origin);
+
+    /// <summary>Which bytes a default covers.</summary>
+    public enum DefaultTarget
+    {
+        /// <summary>Header bytes (0x00–0x3F) no rule covers.</summary>
+        Header,
+
+        /// <summary>Uncovered bytes of capabilities the policy has rules for.</summary>
+        Capability,
+
+        /// <summary>Bytes that belong to no capability.</summary>
+        Gap,
+
+        /// <summary>Capabilities no rule mentions.</summary>
+        UnknownCapability,
+    }
+
+    /// <summary>A stated default. <paramref name="Hide"/> (unknown capabilities only) unlinks them and applies <paramref name="Action"/> to their bodies.</summary>
+    public sealed record DefaultRule(DefaultTarget Target, BitAction Action, bool Hide, RuleOrigin Origin);
+
+    /// <summary>The four defaults every policy must state somewhere in its include chain.</summary>
+    public sealed record PolicyDefaults(DefaultRule Header, DefaultRule Capability, DefaultRule Gap, DefaultRule UnknownCapability);
+
+    /// <summary>A device identity field a match can test.</summary>
+    public enum MatchField
+    {
+        /// <summary>Vendor ID (0x00).</summary>
+        Vendor,
+
+        /// <summary>Device ID (0x02).</summary>
+        Device,
+
+        /// <summary>Subsystem vendor ID (0x2C).</summary>
+        SubsystemVendor,
+
+        /// <summary>Subsystem ID (0x2E).</summary>
+        Subsystem,
+
+        /// <summary>Class code, 24 bits (0x09–0x0B).</summary>
+        Class,
+
+        /// <summary>Revision ID (0x08).</summary>
+        Revision,
+    }
+
+    /// <summary><c>(field &amp; Mask) == (Value &amp; Mask)</c>.</summary>
+    public sealed record MatchCriterion(MatchField Field, uint Value, uint Mask);
+
+    /// <summary>One <c>match</c> line: all criteria must hold. No criteria means any device.</summary>
+    public sealed record DeviceMatch(EquatableArray<MatchCriterion> Criteria, RuleOrigin Origin);
+
+    /// <summary>A window in a BAR that mirrors config space (carried for the runtime; not yet enforced).</summary>
+    public sealed record ConfigMirror(int Bar, long Offset, int Size, RuleOrigin Origin);
+
+    /// <summary>A checked, lowered policy: everything the interpreter, the generator, the map and the diff need.</summary>
+    public sealed record PolicyModel(
+        string Name,
+        RuleOrigin Origin,
+        EquatableArray<DeviceMatch> Matches,
+        PolicyDefaults Defaults,
+        EquatableArray<RegisterModel> Header,
+        EquatableArray<RegisterModel> DeviceSpecific,
+        EquatableArray<CapabilityModel> Capabilities,
+        EquatableArray<ConfigMirror> Mirrors);
+}
