@@ -40,5 +40,11 @@ namespace VfioPolicy.AccessModel.Devices
 
         /// <summary>The dump's title line after the slot, if any.</summary>
         public string? Description { get; }
+
+        /// <summary>Vendor, device, subsystem, class and revision, read from the header (see <see cref="DeviceIdentityReader"/>).</summary>
+        public DeviceIdentity Identity => DeviceIdentityReader.Read(Bytes);
+
+        /// <summary>Walks both capability chains of this image (see <see cref="CapabilityWalker"/>).</summary>
+        public ChainWalk WalkCapabilities() => CapabilityWalker.Walk(Bytes);
     }
 }
