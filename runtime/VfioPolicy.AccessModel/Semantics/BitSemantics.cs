@@ -32,6 +32,26 @@ namespace VfioPolicy.AccessModel.Semantics
         /// <summary>The audited bits a write tried to change: denied, not silent, and written with a value other than the one they read.</summary>
         public static uint DeniedChange(uint value, uint denyValue, uint auditMask) => (value ^ denyValue) & auditMask;
 
+        /// <summary>
+        /// A shadow value at open or after a reset: bits in <paramref name="initFromHardware"/> take the hardware's
+        /// value, every other bit its reset value (a virtualized literal or a denied constant).
+        /// </summary>
+        public static uint InitialShadow(uint resetValue, uint hardware, uint initFromHardware)
+            => (resetValue & ~initFromHardware) | (hardware & initFromHardware);
+
+        /// <summary>The index of the lowest set bit of <paramref name="mask"/>, 32 when it is 0: the bit whose owner an audit event names.</summary>
+        public static int LowestSetBit(uint mask)
+        {
+            int index = 0;
+            while ((mask & 1u) == 0 && index < 32)
+            {
+                mask >>= 1;
+                index++;
+            }
+
+            return index;
+        }
+
         /// <summary>All-ones over <paramref name="width"/> bytes (1, 2 or 4).</summary>
         public static uint WidthMask(int width) => width >= 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
     }
