@@ -12,7 +12,11 @@ namespace VfioPolicy.Grammar.Syntax
     public abstract record SyntaxNode(SourceSpan Span);
 
     /// <summary>A <c>#</c> comment; <see cref="Text"/> includes the <c>#</c> and excludes the line break.</summary>
-    public sealed record Comment(string Text, SourceSpan Span) : SyntaxNode(Span);
+    public sealed record Comment(string Text, SourceSpan Span) : SyntaxNode(Span)
+    {
+        /// <summary>True when a blank line separates this comment from the line above it (kept by <c>fmt</c>).</summary>
+        public bool BlankLineBefore { get; init; }
+    }
 
     /// <summary>A name or keyword-like word as written (identifiers may contain <c>-</c> after the first character only in keywords).</summary>
     public sealed record Identifier(string Text, SourceSpan Span) : SyntaxNode(Span);
@@ -37,6 +41,9 @@ namespace VfioPolicy.Grammar.Syntax
 
         /// <summary>True when a blank line separates the statement (or its leading comments) from what precedes it.</summary>
         public bool BlankLineBefore { get; init; }
+
+        /// <summary>True when a blank line separates the last leading comment from the statement itself.</summary>
+        public bool BlankLineAfterLeadingComments { get; init; }
     }
 
     /// <summary><c>policy "name"</c>: names a complete policy.</summary>
@@ -77,7 +84,11 @@ namespace VfioPolicy.Grammar.Syntax
     }
 
     /// <summary>A block of registers: <c>header {</c>, <c>capability MSI {</c>… up to its closing <c>}</c> line.</summary>
-    public sealed record BlockStatement(BlockKind Kind, CapabilityRef? Capability, IReadOnlyList<RegisterStatement> Registers, IReadOnlyList<Comment> ClosingComments, SourceSpan Span) : Statement(Span);
+    public sealed record BlockStatement(BlockKind Kind, CapabilityRef? Capability, IReadOnlyList<RegisterStatement> Registers, IReadOnlyList<Comment> ClosingComments, SourceSpan Span) : Statement(Span)
+    {
+        /// <summary>A comment at the end of the closing <c>}</c> line.</summary>
+        public Comment? ClosingLineComment { get; init; }
+    }
 
     /// <summary>A capability by catalogue name (<c>MSI</c>) or ID (<c>0x05</c>).</summary>
     public sealed record CapabilityRef(Identifier? Name, NumberLiteral? Id, SourceSpan Span) : SyntaxNode(Span);
@@ -101,7 +112,11 @@ namespace VfioPolicy.Grammar.Syntax
         bool HasBody,
         IReadOnlyList<FieldStatement> Fields,
         IReadOnlyList<Comment> ClosingComments,
-        SourceSpan Span) : Statement(Span);
+        SourceSpan Span) : Statement(Span)
+    {
+        /// <summary>A comment at the end of the body's closing <c>}</c> line (only when <see cref="HasBody"/>).</summary>
+        public Comment? ClosingLineComment { get; init; }
+    }
 
     /// <summary><c>[override] bit N [NAME] ACTION</c>, <c>[override] bits L..H [NAME] ACTION</c> or <c>[override] field NAME ACTION</c> (<see cref="Bits"/> null: bits from the catalogue).</summary>
     public sealed record FieldStatement(bool Override, BitRangeSyntax? Bits, Identifier? Name, ActionSyntax Action, SourceSpan Span) : Statement(Span);
