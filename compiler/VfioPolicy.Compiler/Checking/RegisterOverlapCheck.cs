@@ -1,0 +1,74 @@
+using System.Collections.Generic;
+using VfioPolicy.AccessModel.Model;
+using VfioPolicy.Compiler.Binding;
+using VfioPolicy.Compiler.Diagnostics;
+
+namespace VfioPolicy.Compiler.Checking
+{
+    /// <summary>
+    /// Two different registers of one block must not share bytes (VP0305), unless their conditions exclude each
+    /// other: MSI's <c>MASK_32</c> (32-bit layout) and <c>DATA_64</c> (64-bit layout) share offset 0x0c but never
+    /// exist on the same device.
+    /// </summary>
+    internal static class RegisterOverlapCheck
+    {
+        public static void Run(BoundPolicy policy, DiagnosticBag diagnostics)
+        {
+            foreach (BoundBlock block in policy.AllBlocks())
+            {
+                List<BoundRegister> registers = block.Registers;
+                for (int later = 1; later < registers.Count; later++)
+                {
+                    for (int earlier = 0; earlier < later; earlier++)
+                    {
+                        BoundRegister a = registers[earlier];
+                        BoundRegister b = registers[later];
+                        bool shareBytes = a.Offset < b.Offset + b.Width && b.Offset < a.Offset + a.Width;
+                        if (shareBytes && !Exclusive(a.Conditions, b.Conditions))
+                        {
+                            diagnostics.Report(
+                                CompilerDiagnostics.OverlappingRegisters,
+                                b.Span,
+                                "register " + Describe(b) + " overlaps register " + Describe(a) + " from " + a.Origin.Location + " in " + block.Description);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+
+        private static string Describe(BoundRegister register)
+            => register.Name.Length > 0 ? register.Name + " (" + Formatting.Hex(register.Offset) + " " + Formatting.WidthName(register.Width) + ")" : register.DisplayName;
+
+        /// <summary>True when no device can satisfy both condition sets: some byte is required to hold different values.</summary>
+        public static bool Exclusive(EquatableArray<RegisterCondition> first, EquatableArray<RegisterCondition> second)
+        {
+            foreach (RegisterCondition a in first)
+            {
+                foreach (RegisterCondition b in second)
+                {
+                    for (int byteA = 0; byteA < a.Width; byteA++)
+                    {
+                        int offset = a.Offset + byteA;
+                        int byteB = offset - b.Offset;
+                        if (byteB < 0 || byteB >= b.Width)
+                        {
+                            continue;
+                        }
+
+                        uint maskA = (a.Mask >> (byteA * 8)) & 0xff;
+                        uint maskB = (b.Mask >> (byteB * 8)) & 0xff;
+                        uint valueA = (a.Value >> (byteA * 8)) & 0xff;
+                        uint valueB = (b.Value >> (byteB * 8)) & 0xff;
+                        if (((valueA ^ valueB) & maskA & maskB) != 0)
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+
+            return false;
+        }
+    }
+}
