@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using VfioPolicy.Cli.Infrastructure;
+using VfioPolicy.Grammar.Diagnostics;
+using VfioPolicy.Grammar.Formatting;
+using VfioPolicy.Grammar.Parsing;
+using VfioPolicy.Grammar.Text;
+
+namespace VfioPolicy.Cli.Commands
+{
+    /// <summary>
+    /// <c>fmt [--check] PATH...</c>: rewrites policy files in the canonical layout. A file with syntax errors is
+    /// reported with its diagnostics and never rewritten (exit 1); <c>--check</c> writes nothing and lists the files
+    /// that would change (exit 1 if any).
+    /// </summary>
+    public static class FormatCommand
+    {
+        /// <summary>Builds the verb.</summary>
+        public static Command Create(CliContext context)
+        {
+            var paths = new Argument<string[]>("PATH")
+            {
+                Description = "Policy files, or folders searched recursively for *.vfiopolicy",
+                Arity = ArgumentArity.OneOrMore,
+            };
+            var check = new Option<bool>("--check")
+            {
+                Description = "Write nothing; list the files that are not canonically formatted and exit 1 if any",
+            };
+            var command = new Command("fmt", "Format policy files canonically")
+            {
+                paths,
+                check,
+            };
+            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(check)));
+            return command;
+        }
+
+        private static int Run(CliContext context, IEnumerable<string> paths, bool checkOnly)
+        {
+            IReadOnlyList<string> files = PolicyFiles.Expand(context, paths);
+            var printer = new DiagnosticPrinter(context);
+            int changed = 0;
+            int unparsable = 0;
+            foreach (string file in files)
+            {
+                string display = context.Display(file);
+                string text = File.ReadAllText(file);
+                VfioPolicy.Grammar.Parsing.ParseResult parsed = PolicyParser.Parse(new SourceFile(file, text));
+                if (parsed.File == null || parsed.Diagnostics.Any(d => d.IsError))
+                {
+                    printer.Print(parsed.Diagnostics, context.Output);
+                    unparsable++;
+                    continue;
+                }
+
+                string formatted = PolicyFormatter.Format(parsed.File);
+                if (string.Equals(formatted, text, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                changed++;
+                if (checkOnly)
+                {
+                    context.Output.WriteLine("would reformat " + display);
+                }
+                else
+                {
+                    WriteAtomically(file, formatted);
+                    context.Output.WriteLine("formatted " + display);
+                }
+            }
+
+            context.Error.WriteLine(string.Format(
+                CultureInfo.InvariantCulture,
+                "{0} file(s): {1} {2}, {3} with syntax errors",
+                files.Count,
+                changed,
+                checkOnly ? "would be reformatted" : "reformatted",
+                unparsable));
+            return unparsable > 0 || (checkOnly && changed > 0) ? ExitCodes.Findings : ExitCodes.Success;
+        }
+
+        // A crash or a full disk mid-write must never leave half a policy behind: write beside it, then rename over it.
+        private static void WriteAtomically(string path, string text)
+        {
+            string temporary = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".fmt-" + Guid.NewGuid().ToString("N") + ".tmp");
+            try
+            {
+                File.WriteAllText(temporary, text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+                File.Move(temporary, path, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(temporary))
+                {
+                    File.Delete(temporary);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Interpretation;
+using VfioPolicy.AccessModel.Simulation;
+using VfioPolicy.Cli.Infrastructure;
+using VfioPolicy.Cli.Rendering;
+
+namespace VfioPolicy.Cli.Simulation
+{
+    /// <summary>
+    /// Runs consumer accesses through the reference interpreter against simulated hardware built from a dump, and
+    /// prints for each access its result, the hardware traffic it caused, behavior calls and audit events.
+    /// </summary>
+    public static class SimulationSession
+    {
+        /// <summary>The default session: what a guest driver does first with a device.</summary>
+        public const string BuiltInScript =
+            "# identity: vendor/device, then class and revision\n"
+            + "r 0x00 4\n"
+            + "r 0x08 4\n"
+            + "# size BAR0 (write all-ones, read back, restore): the bar behavior owns it, the hardware BAR is never written\n"
+            + "r 0x10 4\n"
+            + "w 0x10 4 0xffffffff\n"
+            + "r 0x10 4\n"
+            + "w 0x10 4 0xfe600000\n"
+            + "# enable memory decoding and bus mastering\n"
+            + "w 0x04 2 0x0006\n"
+            + "r 0x04 2\n"
+            + "# a register the guest has no business writing: the header type / BIST dword\n"
+            + "w 0x0c 4 0xffffffff\n"
+            + "r 0x0c 4\n"
+            + "# the capabilities pointer cannot be redirected\n"
+            + "w 0x34 1 0x80\n"
+            + "r 0x34 1\n";
+
+        /// <summary>Runs <paramref name="accesses"/> and writes the transcript to <paramref name="output"/>.</summary>
+        public static void Run(BoundConfigSpace bound, byte[] config, IReadOnlyList<ScriptAccess> accesses, CliContext context, TextWriter output)
+        {
+            var hardware = new SimulatedConfigHardware(config, bound.HardwareWriteOneToClear.ToArray());
+            var audit = new RecordingAuditSink();
+            var behaviors = new RecordingBehaviorHost();
+            var firewall = new PolicyInterpreter(bound, hardware, audit, behaviors);
+
+            int hardwareAccesses = 0;
+            foreach (ScriptAccess access in accesses)
+            {
+                if (!string.IsNullOrEmpty(access.Comment))
+                {
+                    output.WriteLine("      # " + access.Comment);
+                }
+
+                int trafficBefore = hardware.Traffic.Count;
+                int auditBefore = audit.Events.Count;
+                int behaviorsBefore = behaviors.Calls.Count;
+                string result;
+                if (access.Value is uint value)
+                {
+                    AccessStatus status = firewall.Write(access.Offset, access.Length, value);
+                    result = status == AccessStatus.Ok ? "ok" : Describe(status);
+                }
+                else
+                {
+                    AccessStatus status = firewall.Read(access.Offset, access.Length, out uint read);
+                    result = status == AccessStatus.Ok ? Hex(read, access.Length) : Describe(status);
+                }
+
+                output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,4}: {1,-24} -> {2}", access.Line, access.Text, result));
+                foreach (HardwareAccess traffic in hardware.Traffic.Skip(trafficBefore))
+                {
+                    output.WriteLine("      hardware " + traffic);
+                    hardwareAccesses++;
+                }
+
+                foreach (BehaviorCall call in behaviors.Calls.Skip(behaviorsBefore))
+                {
+                    output.WriteLine(string.Format(
+                        CultureInfo.InvariantCulture,
+                        "      behavior {0} (register at 0x{1:x3}) saw write {2}@0x{3:x3} = {4}",
+                        call.Behavior.ToString().ToLowerInvariant(),
+                        call.RegisterOffset,
+                        call.Width,
+                        call.Offset,
+                        Hex(call.Value, call.Width)));
+                }
+
+                foreach (AuditEvent auditEvent in audit.Events.Skip(auditBefore))
+                {
+                    output.WriteLine(string.Format(
+                        CultureInfo.InvariantCulture,
+                        "      audit: denied write {0}@0x{1:x3} = {2} by {3} (policy \"{4}\")",
+                        auditEvent.Width,
+                        auditEvent.Offset,
+                        Hex(auditEvent.Value, auditEvent.Width),
+                        OwnershipMap.Location(auditEvent.Rule, context),
+                        auditEvent.Policy));
+                }
+            }
+
+            output.WriteLine(string.Format(
+                CultureInfo.InvariantCulture,
+                "{0} access(es): {1} hardware access(es), {2} behavior call(s), {3} audit event(s)",
+                accesses.Count,
+                hardwareAccesses,
+                behaviors.Calls.Count,
+                audit.Events.Count));
+        }
+
+        private static string Describe(AccessStatus status) => status switch
+        {
+            AccessStatus.OutOfRange => "out of range (nothing changed)",
+            AccessStatus.InvalidLength => "invalid length (nothing changed)",
+            AccessStatus.HardwareError => "hardware error (nothing changed)",
+            _ => status.ToString(),
+        };
+
+        private static string Hex(uint value, int width)
+            => "0x" + value.ToString("x" + (width * 2).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    }
+}
