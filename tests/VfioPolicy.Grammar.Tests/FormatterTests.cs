@@ -61,7 +61,7 @@ namespace VfioPolicy.Grammar.Tests
         [Fact]
         public void Crlf_line_endings_become_line_feeds()
         {
-            string text = "policy \"edu\"  # name\r\nheader {\r\n  register COMMAND passthrough ro\r\n}\r\n";
+            string text = "policy \"edu\"                               # name\r\nheader {\r\n  register COMMAND passthrough ro\r\n}\r\n";
 
             Assert.Equal(text.Replace("\r\n", "\n"), Format(text));
         }

@@ -10,13 +10,19 @@ namespace VfioPolicy.Grammar.Formatting
     /// Prints a syntax tree in the canonical layout: two-space indentation, single spaces between tokens, one
     /// statement per line, every comment kept, at most one blank line where the source had one or more (none right
     /// after <c>{</c> or at the start of the file), numbers and names as written, <c>\n</c> line endings and a final
-    /// newline. Trailing comments of consecutive lines at the same depth start in one column, two spaces after the
-    /// longest statement of the run (a blank line, a comment line or a line without comment ends a run). Formatting
+    /// newline. Trailing comments start at column 44, or two spaces after a statement that reaches past it: a fixed
+    /// column keeps a one-line change a one-line diff. Formatting
     /// is idempotent: formatting the parse of the output gives the output again.
     /// </summary>
     public static class PolicyFormatter
     {
         private const string Indentation = "  ";
+
+        /// <summary>The 0-based column trailing comments start at, when the statement leaves room for it.</summary>
+        private const int TrailingCommentColumn = 43;
+
+        /// <summary>Spaces between a statement and its trailing comment when the statement reaches past the column.</summary>
+        private const int MinimumCommentGap = 2;
 
         /// <summary>The canonical text of <paramref name="file"/> (empty for a file with no statements and no comments).</summary>
         public static string Format(PolicyFile file)
@@ -296,28 +302,14 @@ namespace VfioPolicy.Grammar.Formatting
             public override string ToString()
             {
                 var output = new StringBuilder();
-                int runEnd = 0;
-                int commentColumn = 0;
-                for (int i = 0; i < lines.Count; i++)
+                foreach (OutputLine line in lines)
                 {
-                    OutputLine line = lines[i];
-                    if (i >= runEnd && line.Comment != null)
-                    {
-                        // A new run of commented lines: its comments start two spaces after its longest line.
-                        runEnd = i;
-                        commentColumn = 0;
-                        while (runEnd < lines.Count && lines[runEnd].Comment != null && lines[runEnd].Depth == line.Depth && (runEnd == i || !lines[runEnd].BlankBefore))
-                        {
-                            commentColumn = Math.Max(commentColumn, lines[runEnd].Text.Length + 2);
-                            runEnd++;
-                        }
-                    }
-
                     if (line.BlankBefore)
                     {
                         output.Append('\n');
                     }
 
+                    int lineStart = output.Length;
                     for (int level = 0; level < line.Depth; level++)
                     {
                         output.Append(Indentation);
@@ -326,7 +318,11 @@ namespace VfioPolicy.Grammar.Formatting
                     output.Append(line.Text);
                     if (line.Comment != null)
                     {
-                        output.Append(' ', commentColumn - line.Text.Length).Append(line.Comment);
+                        // A fixed column, not one per run of lines: adding a long rule must not re-align (and so
+                        // show as changed in review) the comments of its neighbours.
+                        int width = output.Length - lineStart;
+                        output.Append(' ', width + MinimumCommentGap <= TrailingCommentColumn ? TrailingCommentColumn - width : MinimumCommentGap);
+                        output.Append(line.Comment);
                     }
 
                     output.Append('\n');
