@@ -10,7 +10,7 @@ namespace VfioPolicy.Cli.Simulation
     /// <param name="Length">Bytes, 1 to 4.</param>
     /// <param name="Value">The value written; null for a read.</param>
     /// <param name="Text">The script line as written (trimmed, without its comment).</param>
-    /// <param name="Comment">The full-line comment just above the access (without '#'), shown in transcripts; null when none.</param>
+    /// <param name="Comment">The full-line comments just above the access (without '#', one per line), shown in transcripts; null when none.</param>
     public sealed record ScriptAccess(int Line, int Offset, int Length, uint? Value, string Text, string? Comment = null)
     {
         /// <summary>True for a write.</summary>
@@ -51,7 +51,9 @@ namespace VfioPolicy.Cli.Simulation
                 {
                     if (comment >= 0)
                     {
-                        pendingComment = line.Substring(comment + 1).Trim();
+                        // Consecutive comment lines describe the next access together: keep all of them.
+                        string commentText = line.Substring(comment + 1).Trim();
+                        pendingComment = pendingComment == null ? commentText : pendingComment + "\n" + commentText;
                     }
 
                     continue;

@@ -22,11 +22,11 @@ namespace VfioPolicy.Cli.Simulation
             "# identity: vendor/device, then class and revision\n"
             + "r 0x00 4\n"
             + "r 0x08 4\n"
-            + "# size BAR0 (write all-ones, read back, restore): the bar behavior owns it, the hardware BAR is never written\n"
+            + "# move BAR0: the consumer's address lives in the shadow and the bar behavior is told; the hardware BAR is\n"
+            + "# never written (answering sizing probes with the BAR's size is the runtime's bar behavior, not simulated here)\n"
             + "r 0x10 4\n"
-            + "w 0x10 4 0xffffffff\n"
+            + "w 0x10 4 0xc0000000\n"
             + "r 0x10 4\n"
-            + "w 0x10 4 0xfe600000\n"
             + "# enable memory decoding and bus mastering\n"
             + "w 0x04 2 0x0006\n"
             + "r 0x04 2\n"
@@ -50,7 +50,10 @@ namespace VfioPolicy.Cli.Simulation
             {
                 if (!string.IsNullOrEmpty(access.Comment))
                 {
-                    output.WriteLine("      # " + access.Comment);
+                    foreach (string commentLine in access.Comment!.Split('\n'))
+                    {
+                        output.WriteLine("      # " + commentLine);
+                    }
                 }
 
                 int trafficBefore = hardware.Traffic.Count;
