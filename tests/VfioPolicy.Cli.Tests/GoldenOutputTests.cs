@@ -15,6 +15,7 @@ namespace VfioPolicy.Cli.Tests
         private const string Edu = "tests/corpus/qemu/vm2_08-03.0_1234-11e8.xxxx.txt";
         private const string E1000e = "tests/corpus/qemu/vm1_01-00.0_8086-10d3_82574l-gigabit-network-connection.xxxx.txt";
         private const string RootPort = "tests/corpus/qemu/vm1_00-02.0_1b36-000c_qemu-pcie-root-port.xxxx.txt";
+        private const string VirtioNet = "tests/corpus/qemu/vm1_06-00.0_1af4-1041_virtio-1-0-network-device.xxxx.txt";
         private const string BrokenEcaps = "tests/corpus/pciutils/broken-ecaps.txt";
         private const string Strict = "policies/strict.vfiopolicy";
         private const string LinuxDefault = "policies/linux-vfio-default.vfiopolicy";
@@ -37,6 +38,7 @@ namespace VfioPolicy.Cli.Tests
             ("map-e1000e-strict-json", new[] { "map", "--policy", Strict, "--device", E1000e, "--format", "json" }),
             ("map-e1000e-linux-text", new[] { "map", "--policy", LinuxDefault, "--device", E1000e }),
             ("map-e1000e-linux-json", new[] { "map", "--policy", LinuxDefault, "--device", E1000e, "--format", "json" }),
+            ("map-virtio-net-device-policy-text", new[] { "map", "--policy", "policies/devices/qemu-virtio-net.vfiopolicy", "--device", VirtioNet }),
             ("simulate-edu-strict-script", new[] { "simulate", "--policy", Strict, "--device", Edu, "--script", TestFolder + "/Scripts/edu-session.txt" }),
             ("simulate-e1000e-linux-script", new[] { "simulate", "--policy", LinuxDefault, "--device", E1000e, "--script", TestFolder + "/Scripts/e1000e-session.txt" }),
             ("simulate-edu-strict-builtin", new[] { "simulate", "--policy", Strict, "--device", Edu }),

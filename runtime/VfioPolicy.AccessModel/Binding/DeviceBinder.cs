@@ -261,7 +261,7 @@ namespace VfioPolicy.AccessModel.Binding
                         foreach (RegisterModel register in capability.Registers)
                         {
                             string outside = "register " + register.Name + " of " + capability.Name + " at " + Hex(placement.Start)
-                                + " lies outside the capability (length " + placement.Info.Length.ToString(CultureInfo.InvariantCulture) + "); ignored";
+                                + " straddles the end of the capability (length " + placement.Info.Length.ToString(CultureInfo.InvariantCulture) + "); ignored";
                             ApplyRegister(register, placement.Start, placement.End, outside);
                         }
                     }
@@ -273,7 +273,7 @@ namespace VfioPolicy.AccessModel.Binding
                 foreach (RegisterModel register in _model.DeviceSpecific)
                 {
                     string outside = "device-specific register " + register.Name + " at " + Hex(register.Offset)
-                        + " lies outside the config space (size " + _size.ToString(CultureInfo.InvariantCulture) + "); ignored";
+                        + " straddles the end of the config space (size " + _size.ToString(CultureInfo.InvariantCulture) + "); ignored";
                     ApplyRegister(register, 0, _size, outside);
                 }
             }
@@ -425,6 +425,14 @@ namespace VfioPolicy.AccessModel.Binding
                 }
 
                 int start = baseOffset + register.Offset;
+                if (register.Offset >= 0 && start >= regionEnd)
+                {
+                    // Wholly past the structure: this device's instance is shorter (a PCIe endpoint has no slot 2
+                    // registers, a 16-byte vendor capability no word at 0x10). Like a condition that does not hold,
+                    // the register simply does not exist here.
+                    return;
+                }
+
                 if (register.Offset < 0 || start + register.Width > regionEnd)
                 {
                     _warnings.Add(outsideWarning);

@@ -149,13 +149,24 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         }
 
         [Fact]
-        public void register_outside_the_capability_is_dropped_with_a_warning()
+        public void register_past_the_end_of_a_shorter_capability_does_not_exist_there()
         {
             var policy = MsiPolicy(out _, out _, out _);
             BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x50, Msi, 12, "MSI").Set16(0x52, 0x0080));
 
-            Assert.Equal(new[] { "register DATA_64 of MSI at 0x50 lies outside the capability (length 12); ignored" }, bound.Warnings);
+            Assert.Empty(bound.Warnings);
             Assert.Equal(BitOwnerKind.GapDefault, bound.OwnerKindOf(0x5C, 0));
+        }
+
+        [Fact]
+        public void register_straddling_the_end_of_the_capability_is_dropped_with_a_warning()
+        {
+            var policy = MsiPolicy(out _, out _, out _);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x50, Msi, 13, "MSI").Set16(0x52, 0x0080));
+
+            Assert.Equal(new[] { "register DATA_64 of MSI at 0x50 straddles the end of the capability (length 13); ignored" }, bound.Warnings);
+            Assert.Equal(BitOwnerKind.CapabilityDefault, bound.OwnerKindOf(0x5C, 0));
+            Assert.Equal(BitOwnerKind.GapDefault, bound.OwnerKindOf(0x5D, 0));
         }
 
         [Fact]
@@ -344,7 +355,7 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         public void walk_warnings_come_first_in_the_binding_warnings()
         {
             var policy = MsiPolicy(out _, out _, out _);
-            var image = new ConfigImage().WalkWarning("standard chain loops back to 0x50").AddCapability(0x50, Msi, 12, "MSI").Set16(0x52, 0x0080);
+            var image = new ConfigImage().WalkWarning("standard chain loops back to 0x50").AddCapability(0x50, Msi, 13, "MSI").Set16(0x52, 0x0080);
             BoundConfigSpace bound = Bind(policy, image);
 
             Assert.Equal("standard chain loops back to 0x50", bound.Warnings[0]);
@@ -378,13 +389,14 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         }
 
         [Fact]
-        public void device_specific_register_beyond_a_small_config_space_is_dropped_with_a_warning()
+        public void device_specific_register_beyond_a_small_config_space_does_not_exist_there()
         {
             var policy = new PolicyBuilder();
             policy.DeviceSpecific(0x400, 4, "FAR").All(Act.PassRw);
             BoundConfigSpace bound = Bind(policy, new ConfigImage());
 
-            Assert.Equal(new[] { "device-specific register FAR at 0x400 lies outside the config space (size 256); ignored" }, bound.Warnings);
+            Assert.Empty(bound.Warnings);
+            Assert.Equal(256, bound.Size);
         }
 
         [Theory]
