@@ -337,6 +337,14 @@ namespace VfioPolicy.Compiler.Tests
         }
 
         [Fact]
+        public void VP0407_block_default_outside_a_capability_block()
+        {
+            CompilationResult result = Compile(Policy("header {", "  override default deny 0", "}"));
+            AssertOne(result, "VP0407", "p.vfiopolicy(8,3): error VP0407: a block default belongs in a capability or extended-capability block; the header has none (its uncovered bytes follow 'default header')");
+            Assert.Null(result.Model);
+        }
+
+        [Fact]
         public void VP0601_unknown_behavior()
         {
             CompilationResult result = Compile(Policy("header {", "  register COMMAND behavior frob virtualize rw", "}"));
@@ -365,17 +373,43 @@ namespace VfioPolicy.Compiler.Tests
         }
 
         [Fact]
-        public void VP0605_command_owned_bits_must_be_virtualized()
+        public void VP0605_command_owned_bits_must_not_be_denied()
         {
-            CompilationResult result = Compile(Policy("header {", "  register COMMAND behavior command passthrough ro {", "    bit 1 virtualize rw", "  }", "}"));
-            AssertOne(result, "VP0605", "p.vfiopolicy(8,29): error VP0605: behavior 'command' owns bits 0..1, 10 of COMMAND, which must be virtualized; bit 0 is 'register COMMAND behavior command passthrough ro {' (p.vfiopolicy:8)");
+            CompilationResult result = Compile(Policy("header {", "  register COMMAND behavior command deny {", "    bits 0..1 passthrough rw", "  }", "}"));
+            AssertOne(result, "VP0605", "p.vfiopolicy(8,29): error VP0605: behavior 'command' owns bits 0..1, 10 of COMMAND, which must be virtualized or passthrough (the behavior observes the written value); bit 10 is 'register COMMAND behavior command deny {' (p.vfiopolicy:8)");
         }
 
         [Fact]
         public void VP0605_owned_bits_left_to_the_defaults()
         {
             CompilationResult result = Compile(Policy("header {", "  register COMMAND behavior command {", "    bits 0..1 virtualize rw", "  }", "}"));
-            AssertOne(result, "VP0605", "p.vfiopolicy(8,29): error VP0605: behavior 'command' owns bits 0..1, 10 of COMMAND, which must be virtualized; bit 10 is left to the defaults");
+            AssertOne(result, "VP0605", "p.vfiopolicy(8,29): error VP0605: behavior 'command' owns bits 0..1, 10 of COMMAND, which must be virtualized or passthrough (the behavior observes the written value); bit 10 is left to the defaults");
+        }
+
+        [Fact]
+        public void VP0605_msi_owned_bits_must_be_virtualized()
+        {
+            CompilationResult result = Compile(Policy("capability MSI {", "  register FLAGS behavior msi passthrough ro {", "    bit 0 virtualize rw", "  }", "}"));
+            AssertOne(result, "VP0605", "p.vfiopolicy(8,27): error VP0605: behavior 'msi' owns bits 0, 4..6 of FLAGS, which must be virtualized; bit 4 is 'register FLAGS behavior msi passthrough ro {' (p.vfiopolicy:8)");
+        }
+
+        [Fact]
+        public void VP0605_flr_owned_bit_must_be_virtualized_as_the_kernel_does()
+        {
+            CompilationResult result = Compile(Policy("capability EXP {", "  register DEVCTL behavior flr passthrough rw", "}"));
+            AssertOne(result, "VP0605", "p.vfiopolicy(8,28): error VP0605: behavior 'flr' owns bit 15 of DEVCTL, which must be virtualized; bit 15 is 'register DEVCTL behavior flr passthrough rw' (p.vfiopolicy:8)");
+        }
+
+        [Theory]
+        [InlineData("header {", "  register COMMAND behavior command passthrough rw {", "    field INTX_DISABLE virtualize rw", "  }", "}")]
+        [InlineData("header {", "  register COMMAND behavior command passthrough ro", "}")]
+        [InlineData("capability PM {", "  register CTRL behavior pm passthrough rw {", "    field STATE passthrough ro", "  }", "}")]
+        [InlineData("capability PM {", "  register CTRL behavior pm virtualize rw", "}")]
+        public void Command_and_pm_may_observe_passthrough_bits(params string[] lines)
+        {
+            CompilationResult result = Compile(Policy(lines));
+            Assert.Empty(result.Diagnostics);
+            Assert.NotNull(result.Model);
         }
 
         [Fact]

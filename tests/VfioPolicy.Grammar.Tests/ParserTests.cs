@@ -49,6 +49,38 @@ namespace VfioPolicy.Grammar.Tests
         }
 
         [Fact]
+        public void Block_defaults_are_kept_apart_from_the_registers_with_exact_spans()
+        {
+            PolicyFile file = Parse(
+                "capability VNDR {\n" +                                   // 1
+                "  register 0x02 u8 LENGTH passthrough rw\n" +             // 2
+                "  # raw body\n" +                                         // 3
+                "  override default passthrough rw  # kernel\n" +          // 4
+                "  default deny 0xff silent\n" +                           // 5
+                "}\n");                                                    // 6
+
+            var block = Assert.IsType<BlockStatement>(Assert.Single(file.Statements));
+            Assert.Single(block.Registers);
+            Assert.Equal(2, block.Defaults.Count);
+
+            BlockDefaultStatement first = block.Defaults[0];
+            Assert.True(first.Override);
+            Assert.Equal(ActionKind.Passthrough, first.Action.Kind);
+            Assert.Equal("rw", first.Action.Mode!.Text);
+            AssertSpan(first.Span, 4, 3, 4, 34);
+            AssertSpan(first.Action.Span, 4, 20, 4, 34);
+            Assert.Equal("# raw body", Assert.Single(first.LeadingComments).Text);
+            Assert.Equal("# kernel", first.TrailingComment!.Text);
+
+            BlockDefaultStatement second = block.Defaults[1];
+            Assert.False(second.Override);
+            Assert.Equal(ActionKind.Deny, second.Action.Kind);
+            Assert.Equal(0xffUL, second.Action.Value!.Value);
+            Assert.True(second.Action.Silent);
+            AssertSpan(second.Span, 5, 3, 5, 27);
+        }
+
+        [Fact]
         public void File_span_covers_the_whole_text()
         {
             PolicyFile file = Parse(Policy);

@@ -32,7 +32,7 @@ namespace VfioPolicy.Grammar.Tests
             yield return statement;
             IEnumerable<Statement> children = statement switch
             {
-                BlockStatement block => block.Registers,
+                BlockStatement block => InSourceOrder(block),
                 RegisterStatement register => register.Fields,
                 _ => Enumerable.Empty<Statement>(),
             };
@@ -41,6 +41,10 @@ namespace VfioPolicy.Grammar.Tests
                 yield return child;
             }
         }
+
+        /// <summary>A block's registers and block defaults, in the order they were written.</summary>
+        private static IEnumerable<Statement> InSourceOrder(BlockStatement block)
+            => block.Registers.Cast<Statement>().Concat(block.Defaults).OrderBy(s => s.Span.Start.Offset);
 
         private static IEnumerable<Comment> Comments(Statement statement)
         {
@@ -56,7 +60,7 @@ namespace VfioPolicy.Grammar.Tests
 
             (IEnumerable<Statement> children, IReadOnlyList<Comment> closing, Comment? closingLine) = statement switch
             {
-                BlockStatement block => (block.Registers, block.ClosingComments, block.ClosingLineComment),
+                BlockStatement block => (InSourceOrder(block), block.ClosingComments, block.ClosingLineComment),
                 RegisterStatement register => ((IEnumerable<Statement>)register.Fields, register.ClosingComments, register.ClosingLineComment),
                 _ => (Enumerable.Empty<Statement>(), (IReadOnlyList<Comment>)System.Array.Empty<Comment>(), (Comment?)null),
             };

@@ -152,6 +152,9 @@ namespace VfioPolicy.Compiler.Binding
 
         public BoundHide? Hide { get; set; }
 
+        /// <summary>The block's own <c>default ACTION</c> (capability blocks only): replaces <c>default capability</c> for this capability.</summary>
+        public BoundDefault? BlockDefault { get; set; }
+
         /// <summary>How messages name the block: <c>the header</c>, <c>capability MSI</c>.</summary>
         public string Description => Kind switch
         {

@@ -100,6 +100,11 @@ namespace VfioPolicy.Compiler.Binding
                             {
                                 _registers.Bind(file, target, register);
                             }
+
+                            foreach (BlockDefaultStatement blockDefault in block.Defaults)
+                            {
+                                BindBlockDefault(file, target, blockDefault);
+                            }
                         }
 
                         break;
@@ -204,6 +209,49 @@ namespace VfioPolicy.Compiler.Binding
                 }
 
                 _policy.Defaults[target] = bound;
+            }
+        }
+
+        /// <summary>
+        /// Binds a capability block's <c>default ACTION</c>. Like the policy's defaults it is stated once per
+        /// capability across the include chain: a different restatement needs <c>override default</c>, an identical
+        /// one is a duplicate. It needs no override against <c>default capability</c>, which it replaces by design.
+        /// </summary>
+        private void BindBlockDefault(LoadedFile file, BoundBlock block, BlockDefaultStatement statement)
+        {
+            if (block.Kind != BlockKind.Capability && block.Kind != BlockKind.ExtendedCapability)
+            {
+                string own = block.Kind == BlockKind.Header ? "default header" : "default gap";
+                _diagnostics.Report(
+                    CompilerDiagnostics.BlockDefaultOutsideCapability,
+                    statement.Span,
+                    "a block default belongs in a capability or extended-capability block; " + block.Description + " has none (its uncovered bytes follow '" + own + "')");
+                return;
+            }
+
+            BitAction? action = BindByteAction(statement.Action, false);
+            if (action == null)
+            {
+                return;
+            }
+
+            var bound = new BoundDefault(DefaultTarget.Capability, action, false, file.OriginOf(statement));
+            string what = "the default of " + block.Description;
+            if (block.BlockDefault != null)
+            {
+                if (Restate(block.BlockDefault.Origin, block.BlockDefault.Action == action, statement.Override, statement.Span, what, "override default"))
+                {
+                    block.BlockDefault = bound;
+                }
+            }
+            else
+            {
+                if (statement.Override)
+                {
+                    _diagnostics.Report(CompilerDiagnostics.OverrideOfNothing, statement.Span, "override replaces nothing: no earlier default of " + block.Description + " is stated (a block default needs no override to replace 'default capability')");
+                }
+
+                block.BlockDefault = bound;
             }
         }
 

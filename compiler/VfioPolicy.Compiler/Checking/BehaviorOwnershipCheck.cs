@@ -7,11 +7,20 @@ using VfioPolicy.Grammar.Text;
 namespace VfioPolicy.Compiler.Checking
 {
     /// <summary>
-    /// A behavior works on the shadow: the handler updates it, then calls the behavior, which reads what the
-    /// consumer asked for there. So the bits a behavior owns must be virtualized by an explicit rule (VP0605), and
-    /// the registers of the address-and-interrupt protocols (bar, rom, msi, msix) must have no passthrough-writable
-    /// bit at all (VP0604): a consumer write reaching the hardware there would program BAR addresses or interrupt
-    /// targets behind the runtime's back.
+    /// The handler applies a write (shadow, then hardware), then calls the behavior with the consumer's value. Two
+    /// kinds of behavior follow from what the owned bits hold:
+    /// <list type="bullet">
+    /// <item><description><c>bar</c>, <c>rom</c>, <c>msi</c>, <c>msix</c> keep state that must never reach the
+    /// hardware from the consumer (the consumer's BAR address, its MSI enable and address): their owned bits must be
+    /// virtualized (VP0605), and their registers must have no passthrough-writable bit at all (VP0604).</description></item>
+    /// <item><description><c>flr</c> must be virtualized too: Initiate FLR passed through would reset the function in
+    /// hardware before the runtime could save what a reset loses; the kernel virtualizes <c>BCR_FLR</c> and AF
+    /// <c>FLR</c> for the same reason and resets through <c>pci_try_reset_function</c>.</description></item>
+    /// <item><description><c>command</c> and <c>pm</c> observe: the kernel lets IO/MEMORY reach the hardware and
+    /// reads the power state from it, and its handlers act on the value written. Their owned bits may be virtualized
+    /// or passthrough (read-only or writable); a denied bit or one left to the defaults is still an error, because
+    /// a behavior acting on a write the policy drops, or on bits no rule was written for, is a mistake.</description></item>
+    /// </list>
     /// </summary>
     internal static class BehaviorOwnershipCheck
     {
@@ -67,7 +76,7 @@ namespace VfioPolicy.Compiler.Checking
                 }
 
                 BoundRule? owner = register.Owners[bit];
-                if (owner == null || owner.Action.Disposition != Disposition.Virtualize)
+                if (owner == null || !Allowed(register.Behavior, owner.Action.Disposition))
                 {
                     notVirtualized |= 1u << bit;
                     reason ??= owner == null
@@ -81,9 +90,16 @@ namespace VfioPolicy.Compiler.Checking
                 diagnostics.Report(
                     CompilerDiagnostics.OwnedBitsNotVirtualized,
                     span,
-                    "behavior '" + behaviorName + "' owns " + Formatting.Bits(owned) + " of " + register.DisplayName + ", which must be virtualized; " + reason);
+                    "behavior '" + behaviorName + "' owns " + Formatting.Bits(owned) + " of " + register.DisplayName + ", which must be "
+                    + (Observes(register.Behavior) ? "virtualized or passthrough (the behavior observes the written value)" : "virtualized") + "; " + reason);
             }
         }
+
+        /// <summary>True for the behaviors that act on the written value and may own passthrough bits (command, pm).</summary>
+        internal static bool Observes(Behavior behavior) => behavior == Behavior.Command || behavior == Behavior.Pm;
+
+        private static bool Allowed(Behavior behavior, Disposition disposition)
+            => disposition == Disposition.Virtualize || (disposition == Disposition.Passthrough && Observes(behavior));
 
         /// <summary>The bits of <paramref name="register"/> the behavior reads from the shadow (bit positions from linux/pci_regs.h).</summary>
         internal static uint OwnedBits(BoundBlock block, BoundRegister register)

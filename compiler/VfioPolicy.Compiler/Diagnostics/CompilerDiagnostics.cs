@@ -103,6 +103,9 @@ namespace VfioPolicy.Compiler.Diagnostics
         /// <summary>VP0406: <c>policy</c> stated twice in one file.</summary>
         public static DiagnosticDescriptor PolicyNamedTwice { get; } = new DiagnosticDescriptor("VP0406", Error, "Policy named twice");
 
+        /// <summary>VP0407: a block <c>default ACTION</c> in the header or device-specific block.</summary>
+        public static DiagnosticDescriptor BlockDefaultOutsideCapability { get; } = new DiagnosticDescriptor("VP0407", Error, "Block default outside a capability block");
+
         /// <summary>VP0501: an included or extended file (or the compiled file) that cannot be read.</summary>
         public static DiagnosticDescriptor FileNotFound { get; } = new DiagnosticDescriptor("VP0501", Error, "File not found");
 
@@ -136,7 +139,7 @@ namespace VfioPolicy.Compiler.Diagnostics
             UnknownCapability, UnknownRegister, UnknownField, UnknownDefaultTarget, UnknownMatchField, UnknownMode, UnknownWidth, RegisterRenamed,
             MisalignedRegister, RegisterOutsideBlock, CatalogueMismatch, WidthMismatch, BitOutsideRegister, ReversedBitRange, ValueTooWide, NumberOutOfRange, ModeNotAllowed, ChainBytes, ContradictoryConditions,
             ConflictingRules, DuplicateRule, OverrideOfNothing, UnreachableRule, OverlappingRegisters,
-            MissingDefaults, RestatedDefault, HideNotAllowed, MissingMatch, StatementNeedsPolicy, PolicyNamedTwice,
+            MissingDefaults, RestatedDefault, HideNotAllowed, MissingMatch, StatementNeedsPolicy, PolicyNamedTwice, BlockDefaultOutsideCapability,
             FileNotFound, IncludeCycle, ExtendsFragment, IncludeOfPolicy,
             UnknownBehavior, BehaviorNotAllowed, BehaviorBoundTwice, BehaviorRegisterWritable, OwnedBitsNotVirtualized,
         };

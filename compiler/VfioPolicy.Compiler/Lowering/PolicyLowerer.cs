@@ -28,7 +28,10 @@ namespace VfioPolicy.Compiler.Lowering
                     c.Name,
                     LowerRegisters(c),
                     c.Hide == null ? null : new HideRule(c.Hide.Body, c.Hide.Origin),
-                    c.Origin!))
+                    c.Origin!)
+                {
+                    Default = c.BlockDefault == null ? null : ToModel(c.BlockDefault),
+                })
                 .ToEquatableArray();
 
             return new PolicyModel(

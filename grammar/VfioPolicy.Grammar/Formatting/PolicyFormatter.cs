@@ -112,7 +112,8 @@ namespace VfioPolicy.Grammar.Formatting
             {
                 case BlockStatement block:
                     writer.OpenContainer();
-                    WriteStatements(writer, block.Registers, depth + 1);
+                    // Registers and block defaults print in source order, which their spans give.
+                    WriteStatements(writer, block.Registers.Cast<Statement>().Concat(block.Defaults).OrderBy(s => s.Span.Start.Offset), depth + 1);
                     WriteComments(writer, block.ClosingComments, depth + 1);
                     writer.Line(depth, "}", block.ClosingLineComment, false);
                     break;
@@ -196,6 +197,10 @@ namespace VfioPolicy.Grammar.Formatting
                     break;
                 case RegisterStatement register:
                     AppendRegister(text, register);
+                    break;
+                case BlockDefaultStatement blockDefault:
+                    AppendOverride(text, blockDefault.Override);
+                    text.Append("default ").Append(FormatAction(blockDefault.Action));
                     break;
                 case FieldStatement field:
                     AppendField(text, field);

@@ -150,8 +150,7 @@ namespace VfioPolicy.Grammar.Parsing
 
         // ---- statements inside blocks --------------------------------------------------------------------------
 
-        private static readonly Parser<RegisterStatement> RegisterLine =
-            from overrides in Override.XOptional()
+        private static Parser<RegisterStatement> RegisterAfter(IOption<Identifier> overrides) =>
             from keyword in Keyword("register")
             from register in Register
             from behavior in (from behaviorKeyword in Keyword("behavior") from name in Name("a behavior name") select name).XOptional()
@@ -174,6 +173,17 @@ namespace VfioPolicy.Grammar.Parsing
                     : conditions.IsDefined ? conditions.Get()[conditions.Get().Count - 1].Span
                     : behavior.IsDefined ? behavior.Get().Span
                     : register.Span));
+
+        private static Parser<BlockDefaultStatement> BlockDefaultAfter(IOption<Identifier> overrides) =>
+            from keyword in Keyword("default")
+            from action in Action
+            select new BlockDefaultStatement(overrides.IsDefined, action, Join(overrides.IsDefined ? overrides.Get().Span : keyword.Span, action.Span));
+
+        // `override` may start either statement of a block, so it is read once and the next keyword decides.
+        private static readonly Parser<Statement> BlockStatementLine =
+            from overrides in Override.XOptional()
+            from statement in RegisterAfter(overrides).Select(register => (Statement)register).XOr(BlockDefaultAfter(overrides).Select(blockDefault => (Statement)blockDefault))
+            select statement;
 
         // ---- statements at file level --------------------------------------------------------------------------
 
@@ -255,8 +265,8 @@ namespace VfioPolicy.Grammar.Parsing
                 .XOr(BlockOpening)
                 .XOr(UnexpectedCloseBrace.Select(span => (LineContent)new CloseBraceLine(span))));
 
-        /// <summary>A line inside <c>header {</c>, <c>capability X {</c>…: a register or the closing brace.</summary>
-        public static readonly Parser<LineSyntax> BlockLine = LineOf(RegisterLine.Select(register => (LineContent)new StatementLine(register)).XOr(CloseBrace));
+        /// <summary>A line inside <c>header {</c>, <c>capability X {</c>…: a register, a block default or the closing brace.</summary>
+        public static readonly Parser<LineSyntax> BlockLine = LineOf(BlockStatementLine.Select(statement => (LineContent)new StatementLine(statement)).XOr(CloseBrace));
 
         /// <summary>A line inside a register body: a field line or the closing brace.</summary>
         public static readonly Parser<LineSyntax> RegisterBodyLine = LineOf(Field.Select(field => (LineContent)new StatementLine(field)).XOr(CloseBrace));

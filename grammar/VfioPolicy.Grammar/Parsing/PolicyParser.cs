@@ -114,7 +114,11 @@ namespace VfioPolicy.Grammar.Parsing
                 }
 
                 // A line the current level rejects but an outer level accepts: the user forgot the closing braces.
-                for (int depth = frames.Count - 2; depth >= 0; depth--)
+                // Not for an indented `default` line in a block: that is a block default written with a target
+                // (`default gap …`), and its error belongs on that line. At column 1 it is a file-level default
+                // after a block whose `}` is missing, as for every other file-level statement.
+                int outermostTried = frame.Level == Level.Block && IsIndentedDefault(lineStart) ? frames.Count - 1 : 0;
+                for (int depth = frames.Count - 2; depth >= outermostTried; depth--)
                 {
                     LineSyntax? outer = ParseLine(frames[depth].Level, lineStart, lineNumber, out _);
                     if (outer != null)
@@ -214,11 +218,12 @@ namespace VfioPolicy.Grammar.Parsing
                     closed = new BlockStatement(
                         frame.Opening.Kind,
                         frame.Opening.Capability,
-                        frame.Items.Cast<RegisterStatement>().ToArray(),
+                        frame.Items.OfType<RegisterStatement>().ToArray(),
                         frame.TakeComments(),
                         PolicyGrammar.Join(frame.Opening.Span, close.Span))
                     {
                         ClosingLineComment = comment,
+                        Defaults = frame.Items.OfType<BlockDefaultStatement>().ToArray(),
                     };
                 }
                 else
@@ -268,6 +273,36 @@ namespace VfioPolicy.Grammar.Parsing
             }
 
             private static Level Deeper(Level level) => level == Level.File ? Level.Block : Level.RegisterBody;
+
+            /// <summary>True when the line is indented and its first word is <c>default</c>, or <c>override</c> followed by <c>default</c>.</summary>
+            private bool IsIndentedDefault(int lineStart)
+            {
+                if (lineStart >= text.Length || (text[lineStart] != ' ' && text[lineStart] != '\t'))
+                {
+                    return false;
+                }
+
+                int position = lineStart;
+                string first = NextWord(ref position);
+                return first == "default" || (first == "override" && NextWord(ref position) == "default");
+            }
+
+            /// <summary>The word of letters, digits, <c>_</c> and <c>-</c> after spaces and tabs at <paramref name="position"/>; moves past it.</summary>
+            private string NextWord(ref int position)
+            {
+                while (position < text.Length && (text[position] == ' ' || text[position] == '\t'))
+                {
+                    position++;
+                }
+
+                int start = position;
+                while (position < text.Length && (char.IsLetterOrDigit(text[position]) || text[position] == '_' || text[position] == '-'))
+                {
+                    position++;
+                }
+
+                return text.Substring(start, position - start);
+            }
 
             /// <summary>True when the line, without its comment, ends with <c>{</c> (quotes respected).</summary>
             private bool EndsWithOpenBrace(int lineStart)

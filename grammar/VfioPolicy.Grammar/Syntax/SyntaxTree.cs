@@ -88,7 +88,20 @@ namespace VfioPolicy.Grammar.Syntax
     {
         /// <summary>A comment at the end of the closing <c>}</c> line.</summary>
         public Comment? ClosingLineComment { get; init; }
+
+        /// <summary>
+        /// The block's <c>default ACTION</c> lines, in source order. They are kept apart from <see cref="Registers"/>
+        /// so that code reading only registers is unaffected; the source order of both is their spans' order.
+        /// The grammar accepts them in every block; the compiler allows them in capability blocks only.
+        /// </summary>
+        public IReadOnlyList<BlockDefaultStatement> Defaults { get; init; } = Array.Empty<BlockDefaultStatement>();
     }
+
+    /// <summary>
+    /// <c>[override] default ACTION</c> inside a <c>capability X {</c> or <c>extended-capability X {</c> block: what
+    /// that capability's bytes no rule covers do, instead of the policy's <c>default capability</c>.
+    /// </summary>
+    public sealed record BlockDefaultStatement(bool Override, ActionSyntax Action, SourceSpan Span) : Statement(Span);
 
     /// <summary>A capability by catalogue name (<c>MSI</c>) or ID (<c>0x05</c>).</summary>
     public sealed record CapabilityRef(Identifier? Name, NumberLiteral? Id, SourceSpan Span) : SyntaxNode(Span);

@@ -13,7 +13,8 @@ namespace VfioPolicy.AccessModel.Binding
     /// </summary>
     /// <remarks>
     /// Precedence, highest first: chain-link bytes &gt; hidden capability bodies &gt; device-specific rules &gt;
-    /// capability rules &gt; header rules &gt; defaults. The binder applies the layers lowest first, each one
+    /// capability rules &gt; header rules &gt; defaults (a capability block's own default takes the place of the
+    /// policy's <c>default capability</c> for that capability's bytes). The binder applies the layers lowest first, each one
     /// overwriting the bits it covers, so the last writer of a bit is its owner. Binding never throws on a malformed
     /// chain or a policy that does not fit the device: what it cannot place it skips with a warning.
     /// </remarks>
@@ -103,6 +104,23 @@ namespace VfioPolicy.AccessModel.Binding
             public List<CapabilityModel> Models { get; }
 
             public bool Known => Models.Count > 0;
+
+            /// <summary>The capability block's own default, when one of its models states one (it replaces <c>default capability</c>).</summary>
+            public DefaultRule? Default
+            {
+                get
+                {
+                    foreach (CapabilityModel model in Models)
+                    {
+                        if (model.Default is not null)
+                        {
+                            return model.Default;
+                        }
+                    }
+
+                    return null;
+                }
+            }
 
             public BitAction? HideBody { get; set; }
 
@@ -218,7 +236,7 @@ namespace VfioPolicy.AccessModel.Binding
 
                     if (placement.Known)
                     {
-                        AssignDefault(placement.Start, placement.End, defaults.Capability, BitOwnerKind.CapabilityDefault);
+                        AssignDefault(placement.Start, placement.End, placement.Default ?? defaults.Capability, BitOwnerKind.CapabilityDefault);
                     }
                     else
                     {

@@ -153,7 +153,15 @@ namespace VfioPolicy.AccessModel.Model
         string Name,
         EquatableArray<RegisterModel> Registers,
         HideRule? Hide,
-        RuleOrigin Origin);
+        RuleOrigin Origin)
+    {
+        /// <summary>
+        /// The capability block's own <c>default ACTION</c>: what this capability's bytes no rule covers do, in place
+        /// of <see cref="PolicyDefaults.Capability"/>. Null when the block states none. Its target is
+        /// <see cref="DefaultTarget.Capability"/>; it never hides; values are per byte like every default's.
+        /// </summary>
+        public DefaultRule? Default { get; init; }
+    }
 
     /// <summary>Which bytes a default covers.</summary>
     public enum DefaultTarget

@@ -291,6 +291,54 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         }
 
         [Fact]
+        public void a_block_default_replaces_the_capability_default_for_its_capability_only()
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.Deny(0x22));
+            CapabilityBuilder vendor = policy.Capability(Vndr, "VNDR").Default(Act.PassRw);
+            vendor.Register(0x04, 1, "LENGTH").All(Act.PassRo, out RuleOrigin rule);
+            policy.Capability(Pm, "PM");
+            BoundConfigSpace bound = Bind(policy, new ConfigImage().Set16(0x06, 0x0010).AddCapability(0x40, Pm, 0x08, "PM").AddCapability(0x50, Vndr, 0x0C, "VNDR"));
+
+            // Every VNDR byte no rule covers, to the capability's end, follows the block default.
+            foreach (int offset in new[] { 0x52, 0x53, 0x55, 0x5B })
+            {
+                Assert.Equal(BitOwnerKind.CapabilityDefault, bound.OwnerKindOf(offset, 0));
+                Assert.Equal(vendor.BlockDefault!.Origin, bound.OwnerOf(offset, 7));
+                Assert.Equal(0xFF, bound.PassthroughWritable[offset]);
+                Assert.Equal(0x00, bound.VirtMask[offset]);
+            }
+
+            Assert.Equal(rule, bound.OwnerOf(0x54, 0));
+            Assert.Equal(0x00, bound.PassthroughWritable[0x54]);
+            Assert.Equal(BitOwnerKind.GapDefault, bound.OwnerKindOf(0x5C, 0));
+
+            // The chain link stays the chain's; PM keeps the policy's default capability.
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0x50, 0));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0x51, 0));
+            Assert.Equal(policy.CapabilityDefault.Origin, bound.OwnerOf(0x44, 0));
+            Assert.Equal(0x22, bound.ResetValue[0x44]);
+        }
+
+        [Fact]
+        public void a_block_default_reaches_every_instance_and_yields_to_a_hide()
+        {
+            var policy = new PolicyBuilder();
+            policy.Capability(Vndr, "VNDR").Default(Act.DenySilent(0x5A));
+            var image = new ConfigImage().Set16(0x06, 0x0010).AddCapability(0x40, Vndr, 0x08, "VNDR").AddCapability(0x60, Vndr, 0x10, "VNDR");
+            BoundConfigSpace bound = Bind(policy, image);
+
+            Assert.Equal(0x5A, bound.ResetValue[0x47]);
+            Assert.Equal(0x5A, bound.ResetValue[0x6F]);
+            Assert.Equal(0xFF, bound.DenyMask[0x62]);
+            Assert.Equal(0x00, bound.AuditMask[0x62]);
+
+            policy.Capability(Vndr, "VNDR").Hide(Act.PassRo);
+            BoundConfigSpace hidden = Bind(policy, image);
+            Assert.Equal(BitOwnerKind.HiddenBody, hidden.OwnerKindOf(0x47, 0));
+            Assert.Equal(0x00, hidden.DenyMask[0x62]);
+        }
+
+        [Fact]
         public void hidden_extended_capability_at_0x100_becomes_placeholder()
         {
             var policy = new PolicyBuilder();

@@ -173,8 +173,17 @@ namespace VfioPolicy.AccessModel.Tests.Binding.Support
 
         public HideRule? HideRule => _hide;
 
+        public DefaultRule? BlockDefault { get; private set; }
+
+        /// <summary>The block's own <c>default ACTION</c>, which replaces <c>default capability</c> for this capability.</summary>
+        public CapabilityBuilder Default(BitAction action)
+        {
+            BlockDefault = new DefaultRule(DefaultTarget.Capability, action, false, _policy.Origin("default in " + Name));
+            return this;
+        }
+
         public CapabilityModel Build()
-            => new CapabilityModel(Extended, Id, Name, _registers.Select(r => r.Build()).ToEquatableArray(), _hide, _origin);
+            => new CapabilityModel(Extended, Id, Name, _registers.Select(r => r.Build()).ToEquatableArray(), _hide, _origin) { Default = BlockDefault };
     }
 
     internal sealed class RegisterBuilder
