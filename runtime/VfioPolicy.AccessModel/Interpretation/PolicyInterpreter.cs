@@ -1,5 +1,4 @@
 using System;
-using System.Globalization;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Semantics;
@@ -8,7 +7,8 @@ namespace VfioPolicy.AccessModel.Interpretation
 {
     /// <summary>
     /// The reference engine: executes a <see cref="BoundConfigSpace"/> access by access, exactly as the access model
-    /// states. Generated handlers must behave identically; both call <see cref="BitSemantics"/> for every bit operation.
+    /// states, reading every piece's masks from the binding's arrays. Generated handlers run the same
+    /// <see cref="FirewallEngine{TMasks}"/> with constant masks; both call <see cref="BitSemantics"/> for every bit operation.
     /// </summary>
     /// <remarks>
     /// One access is split into naturally aligned pieces of 1, 2 or 4 bytes. A write is computed whole before anything
@@ -18,23 +18,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// </remarks>
     public sealed class PolicyInterpreter : IConfigSpaceFirewall
     {
-        private const int MaxPiecesPerAccess = 3;
-
-        private readonly BoundConfigSpace _bound;
-        private readonly IHardwareConfig _hardware;
-        private readonly IAuditSink _audit;
-        private readonly IBehaviorHost? _behaviors;
-        private readonly byte[] _virt;
-        private readonly byte[] _passthroughWritable;
-        private readonly byte[] _shadowReadWrite;
-        private readonly byte[] _shadowWriteOneToClear;
-        private readonly byte[] _hardwareWriteOneToClear;
-        private readonly byte[] _auditMask;
-        private readonly byte[] _resetValue;
-        private readonly byte[] _initFromHardware;
-        private readonly BoundBehavior[] _behaviorRegisters;
-        private byte[] _shadow;
-        private byte[] _spareShadow;
+        private readonly FirewallEngine<BoundMaskSource> _engine;
 
         /// <summary>Opens the firewall: the shadow starts at the reset values, with the hardware's value where the policy says so.</summary>
         /// <param name="bound">The policy bound to the device.</param>
@@ -44,266 +28,34 @@ namespace VfioPolicy.AccessModel.Interpretation
         /// <exception cref="InvalidOperationException">The hardware failed a read needed to initialise the shadow.</exception>
         public PolicyInterpreter(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit, IBehaviorHost? behaviors = null)
         {
-            _bound = bound ?? throw new ArgumentNullException(nameof(bound));
-            _hardware = hardware ?? throw new ArgumentNullException(nameof(hardware));
-            _audit = audit ?? throw new ArgumentNullException(nameof(audit));
-            _behaviors = behaviors;
-            _virt = bound.VirtArray;
-            _passthroughWritable = bound.PassthroughWritableArray;
-            _shadowReadWrite = bound.ShadowReadWriteArray;
-            _shadowWriteOneToClear = bound.ShadowWriteOneToClearArray;
-            _hardwareWriteOneToClear = bound.HardwareWriteOneToClearArray;
-            _auditMask = bound.AuditArray;
-            _resetValue = bound.ResetValueArray;
-            _initFromHardware = bound.InitFromHardwareArray;
-            _behaviorRegisters = bound.BehaviorArray;
-            _shadow = new byte[bound.Size];
-            _spareShadow = new byte[bound.Size];
-
-            int failedOffset = ComputeResetShadow(_shadow);
-            if (failedOffset >= 0)
+            if (bound is null)
             {
-                throw new InvalidOperationException(
-                    "Opening the firewall for policy '" + bound.PolicyName + "' failed: the hardware read of the config dword at 0x"
-                    + failedOffset.ToString("x3", CultureInfo.InvariantCulture) + " (needed for fields initialised from hardware) failed.");
+                throw new ArgumentNullException(nameof(bound));
             }
+
+            _engine = new FirewallEngine<BoundMaskSource>(bound, new BoundMaskSource(bound), hardware, audit, behaviors);
         }
 
         /// <inheritdoc />
-        public string PolicyName => _bound.PolicyName;
+        public string PolicyName => _engine.PolicyName;
 
         /// <inheritdoc />
-        public int Size => _bound.Size;
+        public int Size => _engine.Size;
 
         /// <summary>The binding this interpreter executes.</summary>
-        public BoundConfigSpace Bound => _bound;
+        public BoundConfigSpace Bound => _engine.Bound;
 
         /// <summary>The current shadow (virtualized values and denied constants; passthrough bits are meaningless here).</summary>
-        public ReadOnlySpan<byte> Shadow => _shadow;
+        public ReadOnlySpan<byte> Shadow => _engine.Shadow;
 
         /// <inheritdoc />
-        public AccessStatus Read(int offset, int length, out uint value)
-        {
-            value = 0;
-            AccessStatus status = Validate(offset, length);
-            if (status != AccessStatus.Ok)
-            {
-                return status;
-            }
-
-            uint result = 0;
-            int position = offset;
-            int end = offset + length;
-            while (position < end)
-            {
-                int width = PieceWidth(position, end);
-                uint virt = Load(_virt, position, width);
-                uint hardware = 0;
-
-                // Hardware is read only when at least one bit of the piece comes from it: reads can have side effects.
-                if (virt != BitSemantics.WidthMask(width) && !_hardware.TryRead(position, width, out hardware))
-                {
-                    return AccessStatus.HardwareError;
-                }
-
-                uint piece = BitSemantics.MergeRead(hardware, Load(_shadow, position, width), virt);
-                result |= piece << ((position - offset) * 8);
-                position += width;
-            }
-
-            value = result;
-            return AccessStatus.Ok;
-        }
+        public AccessStatus Read(int offset, int length, out uint value) => _engine.Read(offset, length, out value);
 
         /// <inheritdoc />
-        public AccessStatus Write(int offset, int length, uint value)
-        {
-            AccessStatus status = Validate(offset, length);
-            if (status != AccessStatus.Ok)
-            {
-                return status;
-            }
-
-            // Phase 1: decide every piece, doing every hardware read now, so that a failing read changes nothing.
-            Span<PendingWrite> pieces = stackalloc PendingWrite[MaxPiecesPerAccess];
-            int count = 0;
-            int position = offset;
-            int end = offset + length;
-            while (position < end)
-            {
-                int width = PieceWidth(position, end);
-                uint widthMask = BitSemantics.WidthMask(width);
-                uint pieceValue = (value >> ((position - offset) * 8)) & widthMask;
-                uint shadow = Load(_shadow, position, width);
-                uint passthroughWritable = Load(_passthroughWritable, position, width);
-
-                ref PendingWrite piece = ref pieces[count++];
-                piece.Offset = position;
-                piece.Width = width;
-                piece.Value = pieceValue;
-                piece.NewShadow = BitSemantics.WriteShadow(shadow, pieceValue, Load(_shadowReadWrite, position, width), Load(_shadowWriteOneToClear, position, width));
-                piece.DeniedChange = BitSemantics.DeniedChange(pieceValue, Load(_resetValue, position, width), Load(_auditMask, position, width));
-                piece.WritesHardware = passthroughWritable != 0;
-                if (piece.WritesHardware)
-                {
-                    uint hardwareRw1c = Load(_hardwareWriteOneToClear, position, width);
-                    uint hardware = 0;
-                    if (BitSemantics.WriteNeedsHardwareRead(passthroughWritable, hardwareRw1c, widthMask)
-                        && !_hardware.TryRead(position, width, out hardware))
-                    {
-                        return AccessStatus.HardwareError;
-                    }
-
-                    piece.HardwareValue = BitSemantics.MergeHardwareWrite(hardware, pieceValue, passthroughWritable, hardwareRw1c);
-                }
-
-                position += width;
-            }
-
-            // Phase 2: hardware writes. The limit of "never in part": if a later piece's write fails after an earlier
-            // piece's write succeeded, the earlier one cannot be undone (config writes have side effects). Doing every
-            // read in phase 1 leaves only that window, and an access has at most two pieces that write hardware.
-            // The shadow is committed only after all hardware writes succeeded, so it never reflects a failed access.
-            for (int i = 0; i < count; i++)
-            {
-                ref PendingWrite piece = ref pieces[i];
-                if (piece.WritesHardware && !_hardware.TryWrite(piece.Offset, piece.Width, piece.HardwareValue))
-                {
-                    return AccessStatus.HardwareError;
-                }
-            }
-
-            for (int i = 0; i < count; i++)
-            {
-                Store(_shadow, pieces[i].Offset, pieces[i].Width, pieces[i].NewShadow);
-            }
-
-            for (int i = 0; i < count; i++)
-            {
-                ref PendingWrite piece = ref pieces[i];
-                if (piece.DeniedChange != 0)
-                {
-                    int bit = BitSemantics.LowestSetBit(piece.DeniedChange);
-                    int owner = _bound.OwnerIndexOf(piece.Offset + (bit / 8), bit % 8);
-                    _audit.Record(new AuditEvent(piece.Offset, piece.Width, piece.Value, _bound.Rules[owner], _bound.PolicyName));
-                }
-            }
-
-            // Behaviors run last: they see the shadow as the write left it (the access model's "update, then call").
-            if (_behaviors is not null)
-            {
-                foreach (BoundBehavior register in _behaviorRegisters)
-                {
-                    if (register.Overlaps(offset, length))
-                    {
-                        int touchedStart = Math.Max(offset, register.Offset);
-                        int touchedEnd = Math.Min(end, register.Offset + register.Width);
-                        int touchedWidth = touchedEnd - touchedStart;
-                        uint touchedValue = (value >> ((touchedStart - offset) * 8)) & BitSemantics.WidthMask(touchedWidth);
-                        _behaviors.OnWrite(register.Behavior, register.Offset, touchedStart, touchedWidth, touchedValue);
-                    }
-                }
-            }
-
-            return AccessStatus.Ok;
-        }
+        public AccessStatus Write(int offset, int length, uint value) => _engine.Write(offset, length, value);
 
         /// <inheritdoc />
         /// <remarks>On a hardware failure the shadow keeps its previous contents.</remarks>
-        public AccessStatus ResetShadow()
-        {
-            if (ComputeResetShadow(_spareShadow) >= 0)
-            {
-                return AccessStatus.HardwareError;
-            }
-
-            byte[] previous = _shadow;
-            _shadow = _spareShadow;
-            _spareShadow = previous;
-            return AccessStatus.Ok;
-        }
-
-        /// <summary>Fills <paramref name="target"/> with the reset shadow; returns -1, or the dword offset whose hardware read failed.</summary>
-        private int ComputeResetShadow(byte[] target)
-        {
-            for (int dword = 0; dword < target.Length; dword += 4)
-            {
-                int width = Math.Min(4, target.Length - dword);
-                uint reset = Load(_resetValue, dword, width);
-                uint fromHardware = Load(_initFromHardware, dword, width);
-                uint hardware = 0;
-                if (fromHardware != 0 && !_hardware.TryRead(dword, width, out hardware))
-                {
-                    return dword;
-                }
-
-                Store(target, dword, width, BitSemantics.InitialShadow(reset, hardware, fromHardware));
-            }
-
-            return -1;
-        }
-
-        private AccessStatus Validate(int offset, int length)
-        {
-            if (length < 1 || length > 4)
-            {
-                return AccessStatus.InvalidLength;
-            }
-
-            // Compared as long so that an offset near int.MaxValue cannot overflow into range.
-            if (offset < 0 || (long)offset + length > _bound.Size)
-            {
-                return AccessStatus.OutOfRange;
-            }
-
-            return AccessStatus.Ok;
-        }
-
-        /// <summary>The widest naturally aligned piece that starts at <paramref name="position"/> and ends by <paramref name="end"/>.</summary>
-        private static int PieceWidth(int position, int end)
-        {
-            int remaining = end - position;
-            if ((position & 3) == 0 && remaining >= 4)
-            {
-                return 4;
-            }
-
-            return (position & 1) == 0 && remaining >= 2 ? 2 : 1;
-        }
-
-        private static uint Load(byte[] bytes, int offset, int width)
-        {
-            uint value = bytes[offset];
-            if (width >= 2)
-            {
-                value |= (uint)bytes[offset + 1] << 8;
-                if (width == 4)
-                {
-                    value |= ((uint)bytes[offset + 2] << 16) | ((uint)bytes[offset + 3] << 24);
-                }
-            }
-
-            return value;
-        }
-
-        private static void Store(byte[] bytes, int offset, int width, uint value)
-        {
-            for (int b = 0; b < width; b++)
-            {
-                bytes[offset + b] = (byte)(value >> (8 * b));
-            }
-        }
-
-        /// <summary>One piece of a write, decided in phase 1 and applied in phase 2.</summary>
-        private struct PendingWrite
-        {
-            public int Offset;
-            public int Width;
-            public uint Value;
-            public uint NewShadow;
-            public uint DeniedChange;
-            public bool WritesHardware;
-            public uint HardwareValue;
-        }
+        public AccessStatus ResetShadow() => _engine.ResetShadow();
     }
 }

@@ -1,0 +1,93 @@
+using System;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using VfioPolicy.Compiler.Emit;
+
+namespace VfioPolicy.Generator
+{
+    /// <summary>
+    /// Compiles the *.vfiopolicy AdditionalFiles of a project into policy handlers at build time. This file only
+    /// wires the stages: read texts → compile the library (<see cref="LibraryCompilation"/>) → one source per policy
+    /// (<see cref="HandlerEmitter"/>), with diagnostics reported through their own pipeline so that a change that
+    /// only moves a diagnostic does not regenerate code.
+    /// </summary>
+    [Generator(LanguageNames.CSharp)]
+    public sealed class PolicyGenerator : IIncrementalGenerator
+    {
+        /// <summary>The file extension of policy files.</summary>
+        public const string PolicyExtension = ".vfiopolicy";
+
+        /// <inheritdoc />
+        public void Initialize(IncrementalGeneratorInitializationContext context)
+        {
+            IncrementalValueProvider<string> projectDirectory = context.AnalyzerConfigOptionsProvider
+                .Select((options, _) => options.GlobalOptions.TryGetValue("build_property.projectdir", out string? folder) ? folder ?? string.Empty : string.Empty)
+                .WithTrackingName(TrackingNames.ProjectDirectory);
+
+            IncrementalValuesProvider<PolicyText> texts = context.AdditionalTextsProvider
+                .Where(file => file.Path.EndsWith(PolicyExtension, StringComparison.OrdinalIgnoreCase))
+                .Combine(projectDirectory)
+                .Select((pair, cancellation) => new PolicyText(
+                    pair.Left.Path,
+                    LibraryCompilation.CompilerPath(pair.Left.Path, pair.Right),
+                    pair.Left.GetText(cancellation)?.ToString() ?? string.Empty))
+                .WithTrackingName(TrackingNames.PolicyTexts);
+
+            IncrementalValueProvider<CompiledLibrary> library = texts
+                .Collect()
+                .Select((all, cancellation) => LibraryCompilation.Compile(all, cancellation))
+                .WithTrackingName(TrackingNames.Library);
+
+            IncrementalValuesProvider<GeneratedPolicy> policies = library
+                .SelectMany((compiled, _) => compiled.Policies)
+                .WithTrackingName(TrackingNames.Policies);
+
+            IncrementalValueProvider<AccessModel.Model.EquatableArray<DiagnosticData>> diagnostics = library
+                .Select((compiled, _) => compiled.Diagnostics)
+                .WithTrackingName(TrackingNames.Diagnostics);
+
+            context.RegisterSourceOutput(policies, static (output, policy) =>
+            {
+                string text;
+                try
+                {
+                    text = HandlerEmitter.Emit(policy.Model, policy.CompilerPath, policy.ClassName);
+                }
+                catch (Exception exception) when (exception is NotSupportedException || exception is InvalidOperationException || exception is ArgumentException)
+                {
+                    output.ReportDiagnostic(DiagnosticMapping.EmitFailure(policy, exception));
+                    return;
+                }
+
+                output.AddSource(policy.HintName, text);
+            });
+
+            context.RegisterSourceOutput(diagnostics, static (output, all) =>
+            {
+                foreach (DiagnosticData diagnostic in all)
+                {
+                    output.ReportDiagnostic(DiagnosticMapping.ToRoslyn(diagnostic));
+                }
+            });
+        }
+
+        /// <summary>The names of the pipeline steps, for incrementality tests (<c>GeneratorRunResult.TrackedSteps</c>).</summary>
+        public static class TrackingNames
+        {
+            /// <summary>The project folder policy paths are shown relative to.</summary>
+            public const string ProjectDirectory = "ProjectDirectory";
+
+            /// <summary>Each policy file's path and text.</summary>
+            public const string PolicyTexts = "PolicyTexts";
+
+            /// <summary>The whole library compiled.</summary>
+            public const string Library = "Library";
+
+            /// <summary>Each complete policy to generate.</summary>
+            public const string Policies = "Policies";
+
+            /// <summary>Every diagnostic of the library, each once.</summary>
+            public const string Diagnostics = "Diagnostics";
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System;
+using System.Globalization;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Semantics;
+
+namespace VfioPolicy.AccessModel.Interpretation
+{
+    /// <summary>
+    /// Everything an access needs to know about the bits of one naturally aligned piece (or a whole dword): the
+    /// binding's per-byte masks gathered into words. The interpreter loads them from the bound arrays; generated
+    /// handlers hold them as constants. Reset values are not here: they matter only when the shadow is reset, which
+    /// reads the binding directly, and for audited bits, whose denied value <see cref="DeniedValue"/> carries.
+    /// </summary>
+    public readonly struct PieceMasks : IEquatable<PieceMasks>
+    {
+        /// <summary>Creates masks from their words (bit 0 is the lowest bit of the piece's first byte).</summary>
+        public PieceMasks(uint virt, uint passthroughWritable, uint shadowReadWrite, uint shadowWriteOneToClear, uint hardwareWriteOneToClear, uint audit, uint deniedValue)
+        {
+            Virt = virt;
+            PassthroughWritable = passthroughWritable;
+            ShadowReadWrite = shadowReadWrite;
+            ShadowWriteOneToClear = shadowWriteOneToClear;
+            HardwareWriteOneToClear = hardwareWriteOneToClear;
+            Audit = audit;
+            DeniedValue = deniedValue & audit;
+        }
+
+        /// <summary>Bits whose read value does not come from hardware.</summary>
+        public uint Virt { get; }
+
+        /// <summary>Passthrough bits a consumer write reaches the hardware through.</summary>
+        public uint PassthroughWritable { get; }
+
+        /// <summary>Virtualized bits a write stores into the shadow.</summary>
+        public uint ShadowReadWrite { get; }
+
+        /// <summary>Virtualized bits a written 1 clears in the shadow.</summary>
+        public uint ShadowWriteOneToClear { get; }
+
+        /// <summary>Hardware write-1-to-clear bits: a read-modify-write writes them as 0 unless the consumer writes them.</summary>
+        public uint HardwareWriteOneToClear { get; }
+
+        /// <summary>Denied bits whose rule is not silent.</summary>
+        public uint Audit { get; }
+
+        /// <summary>The denied constant of the <see cref="Audit"/> bits (0 elsewhere): a write of another value is audited.</summary>
+        public uint DeniedValue { get; }
+
+        /// <summary>The masks of the <paramref name="width"/>-byte piece starting <paramref name="byteOffset"/> bytes into these.</summary>
+        public PieceMasks Piece(int byteOffset, int width)
+        {
+            int shift = byteOffset * 8;
+            uint mask = BitSemantics.WidthMask(width);
+            return new PieceMasks(
+                (Virt >> shift) & mask,
+                (PassthroughWritable >> shift) & mask,
+                (ShadowReadWrite >> shift) & mask,
+                (ShadowWriteOneToClear >> shift) & mask,
+                (HardwareWriteOneToClear >> shift) & mask,
+                (Audit >> shift) & mask,
+                (DeniedValue >> shift) & mask);
+        }
+
+        /// <summary>Loads the masks of <paramref name="width"/> bytes at <paramref name="offset"/> from <paramref name="bound"/>.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">The bytes lie outside the config space, or the width is not 1 to 4.</exception>
+        public static PieceMasks FromBound(BoundConfigSpace bound, int offset, int width)
+        {
+            if (bound is null)
+            {
+                throw new ArgumentNullException(nameof(bound));
+            }
+
+            if (width < 1 || width > 4 || offset < 0 || (long)offset + width > bound.Size)
+            {
+                throw new ArgumentOutOfRangeException(nameof(offset), offset, "The piece must lie inside the config space and be 1 to 4 bytes wide.");
+            }
+
+            return Load(bound, offset, width);
+        }
+
+        /// <summary>The unchecked load the engines use on their hot path.</summary>
+        internal static PieceMasks Load(BoundConfigSpace bound, int offset, int width)
+        {
+            return new PieceMasks(
+                Load(bound.VirtArray, offset, width),
+                Load(bound.PassthroughWritableArray, offset, width),
+                Load(bound.ShadowReadWriteArray, offset, width),
+                Load(bound.ShadowWriteOneToClearArray, offset, width),
+                Load(bound.HardwareWriteOneToClearArray, offset, width),
+                Load(bound.AuditArray, offset, width),
+                Load(bound.ResetValueArray, offset, width));
+        }
+
+        /// <summary>Little-endian load of <paramref name="width"/> bytes.</summary>
+        internal static uint Load(byte[] bytes, int offset, int width)
+        {
+            uint value = bytes[offset];
+            if (width >= 2)
+            {
+                value |= (uint)bytes[offset + 1] << 8;
+                if (width == 4)
+                {
+                    value |= ((uint)bytes[offset + 2] << 16) | ((uint)bytes[offset + 3] << 24);
+                }
+            }
+
+            return value;
+        }
+
+        /// <inheritdoc />
+        public bool Equals(PieceMasks other)
+            => Virt == other.Virt && PassthroughWritable == other.PassthroughWritable && ShadowReadWrite == other.ShadowReadWrite
+               && ShadowWriteOneToClear == other.ShadowWriteOneToClear && HardwareWriteOneToClear == other.HardwareWriteOneToClear
+               && Audit == other.Audit && DeniedValue == other.DeniedValue;
+
+        /// <inheritdoc />
+        public override bool Equals(object? obj) => obj is PieceMasks other && Equals(other);
+
+        /// <inheritdoc />
+        public override int GetHashCode()
+        {
+            unchecked
+            {
+                int hash = (int)Virt;
+                hash = (hash * 31) + (int)PassthroughWritable;
+                hash = (hash * 31) + (int)ShadowReadWrite;
+                hash = (hash * 31) + (int)ShadowWriteOneToClear;
+                hash = (hash * 31) + (int)HardwareWriteOneToClear;
+                hash = (hash * 31) + (int)Audit;
+                return (hash * 31) + (int)DeniedValue;
+            }
+        }
+
+        /// <summary>Equality of every mask.</summary>
+        public static bool operator ==(PieceMasks left, PieceMasks right) => left.Equals(right);
+
+        /// <summary>Inequality of some mask.</summary>
+        public static bool operator !=(PieceMasks left, PieceMasks right) => !left.Equals(right);
+
+        /// <inheritdoc />
+        public override string ToString() => string.Format(
+            CultureInfo.InvariantCulture,
+            "virt={0:x8} pw={1:x8} srw={2:x8} srw1c={3:x8} hrw1c={4:x8} audit={5:x8} denied={6:x8}",
+            Virt,
+            PassthroughWritable,
+            ShadowReadWrite,
+            ShadowWriteOneToClear,
+            HardwareWriteOneToClear,
+            Audit,
+            DeniedValue);
+    }
+
+    /// <summary>
+    /// Where an engine gets the masks of a piece. Implemented by structs so the engine, generic over it, is compiled
+    /// once per source with the lookup inlined: the interpreter's reads the bound arrays, a generated handler's
+    /// dispatches on the dword to constants.
+    /// </summary>
+    public interface IPieceMaskSource
+    {
+        /// <summary>The masks of the <paramref name="width"/>-byte naturally aligned piece at <paramref name="offset"/> (already validated).</summary>
+        PieceMasks MasksOf(int offset, int width);
+    }
+
+    /// <summary>The interpreter's mask source: the binding's per-byte arrays, loaded piece by piece.</summary>
+    public readonly struct BoundMaskSource : IPieceMaskSource
+    {
+        private readonly BoundConfigSpace _bound;
+
+        /// <summary>Reads masks from <paramref name="bound"/>.</summary>
+        public BoundMaskSource(BoundConfigSpace bound) => _bound = bound ?? throw new ArgumentNullException(nameof(bound));
+
+        /// <inheritdoc />
+        public PieceMasks MasksOf(int offset, int width) => PieceMasks.Load(_bound, offset, width);
+    }
+}
