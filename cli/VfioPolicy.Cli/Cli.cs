@@ -56,6 +56,10 @@ namespace VfioPolicy.Cli
             root.Subcommands.Add(MapCommand.Create(context));
             root.Subcommands.Add(SimulateCommand.Create(context));
             root.Subcommands.Add(DemoCommand.Create(context));
+            root.Subcommands.Add(DiffCommand.Create(context));
+            root.Subcommands.Add(ExplainCommand.Create(context));
+            root.Subcommands.Add(InitCommand.Create(context));
+            root.Subcommands.Add(EmitCommand.Create(context));
             root.SetAction(parseResult =>
             {
                 context.Error.WriteLine("error: no command given; try 'vfio-policy demo' or 'vfio-policy --help'");

@@ -21,6 +21,9 @@ namespace VfioPolicy.Compiler
         /// <summary>True when the compiled file was read and parsed and has no <c>policy</c> line: a library fragment.</summary>
         public bool IsFragment { get; init; }
 
+        /// <summary>Every bit an <c>override</c> took from an earlier rule, in include order (empty without a model); <c>explain</c> shows them.</summary>
+        public IReadOnlyList<Explaining.RuleOverride> Overrides { get; init; } = System.Array.Empty<Explaining.RuleOverride>();
+
         /// <summary>True when some diagnostic is an error.</summary>
         public bool HasErrors => Diagnostics.Any(d => d.IsError);
 

@@ -54,6 +54,7 @@ namespace VfioPolicy.Compiler
             {
                 IsComplete = root.IsComplete,
                 IsFragment = !root.IsComplete,
+                Overrides = model == null ? System.Array.Empty<Explaining.RuleOverride>() : Explaining.RuleOverrideTable.Build(policy),
             };
         }
 

@@ -1,0 +1,120 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using VfioPolicy.Cli.Infrastructure;
+using VfioPolicy.Compiler;
+using VfioPolicy.Compiler.Scaffolding;
+
+namespace VfioPolicy.Cli.Commands
+{
+    /// <summary>
+    /// <c>init --device DUMP [--slot S] [--base strict|linux-vfio-default] [--output FILE] [--force]</c>: the first draft
+    /// of a device policy, from the device's own config space.
+    /// </summary>
+    public static class InitCommand
+    {
+        /// <summary>Where device policies live, relative to the policy library (and the default for the <c>extends</c> path).</summary>
+        private const string DevicesFolder = "devices";
+
+        /// <summary>Builds the verb.</summary>
+        public static Command Create(CliContext context)
+        {
+            Option<string> device = CommonOptions.Device();
+            Option<string?> slot = CommonOptions.Slot();
+            var basePolicy = new Option<string>("--base", "-b")
+            {
+                Description = "Base policy the scaffold extends: strict (deny what is not opened) or linux-vfio-default (the kernel's model)",
+                DefaultValueFactory = _ => "strict",
+                HelpName = "strict|linux-vfio-default",
+            };
+            basePolicy.AcceptOnlyFromAmong("strict", "linux-vfio-default");
+            var output = new Option<string?>("--output", "-o")
+            {
+                Description = "Write the scaffold to FILE instead of standard output (the extends path is relative to FILE's folder; without it, to policies/devices/)",
+                HelpName = "FILE",
+            };
+            var force = new Option<bool>("--force") { Description = "Overwrite FILE if it exists" };
+            var command = new Command("init", "Scaffold a device policy from a device dump: identity, match, extends, and a commented section per capability")
+            {
+                device,
+                slot,
+                basePolicy,
+                output,
+                force,
+            };
+            command.SetAction(parseResult =>
+            {
+                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot));
+                string? unsupported = PolicyScaffolder.Unsupported(loaded.Image.Bytes);
+                if (unsupported != null)
+                {
+                    throw new CommandFailedException(loaded.DisplayPath + ": " + unsupported);
+                }
+
+                string baseFile = FindBase(context, parseResult.GetValue(basePolicy)!);
+                CompilationResult baseResult = PolicyCompiler.Compile(context.Display(baseFile), new WorkingDirectorySource(context));
+                if (baseResult.Model == null)
+                {
+                    new DiagnosticPrinter(context).Print(baseResult.Diagnostics, context.Error);
+                    throw new CommandFailedException("base policy " + context.Display(baseFile) + " does not compile");
+                }
+
+                string name = PolicyScaffolder.PolicyName(loaded.Image.Bytes);
+                string? outputPath = parseResult.GetValue(output);
+                string target = outputPath == null
+                    ? Path.Combine(Path.GetDirectoryName(baseFile)!, DevicesFolder, name + PolicyFiles.Extension)
+                    : context.Resolve(outputPath);
+                string extendsPath = Path.GetRelativePath(Path.GetDirectoryName(target)!, baseFile).Replace(Path.DirectorySeparatorChar, '/');
+                string scaffold = PolicyScaffolder.Scaffold(new ScaffoldRequest(
+                    loaded.Image.Bytes,
+                    loaded.Image.Slot,
+                    loaded.Image.Description,
+                    loaded.Walk,
+                    baseResult.Model,
+                    extendsPath,
+                    Path.GetFileName(loaded.DisplayPath)));
+
+                // The promise is a draft that checks clean as it stands: hold the tool to it before anyone sees the file.
+                CompilationResult check = PolicyCompiler.CompileText(context.Display(target), scaffold, new WorkingDirectorySource(context));
+                if (!check.Succeeded)
+                {
+                    new DiagnosticPrinter(context).Print(check.Diagnostics, context.Error);
+                    throw new CommandFailedException("the scaffold does not compile (a bug in init)", ExitCodes.InternalError);
+                }
+
+                if (outputPath == null)
+                {
+                    context.Output.Write(scaffold);
+                    return ExitCodes.Success;
+                }
+
+                if (File.Exists(target) && !parseResult.GetValue(force))
+                {
+                    throw new CommandFailedException(context.Display(target) + " exists; use --force to overwrite it");
+                }
+
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.WriteAllText(target, scaffold);
+                context.Error.WriteLine("wrote " + context.Display(target) + " (policy \"" + name + "\", "
+                    + loaded.Walk.Capabilities.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " capability section(s)); next: decide each section, then 'vfio-policy check "
+                    + context.Display(target) + "'");
+                return ExitCodes.Success;
+            });
+            return command;
+        }
+
+        // The library in the working tree wins (a repository checkout); else the copy shipped beside the tool.
+        private static string FindBase(CliContext context, string baseName)
+        {
+            string fileName = baseName + PolicyFiles.Extension;
+            string[] candidates =
+            {
+                context.Resolve(Path.Combine("policies", fileName)),
+                Path.Combine(AppContext.BaseDirectory, "policies", fileName),
+            };
+            return candidates.FirstOrDefault(File.Exists)
+                ?? throw new CommandFailedException("base policy " + fileName + " not found in " + context.Display(candidates[0]) + " or beside the tool (" + candidates[1] + ")");
+        }
+    }
+}

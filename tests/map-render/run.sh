@@ -1,0 +1,70 @@
+#!/bin/sh
+# Renders `vfio-policy map --format html` in headless Chromium and checks the screenshot is the expected grid: pixel
+# colours at known cells (passthrough, virtualized, denied, hidden, a mixed byte's two triangles, a capability
+# boundary). Installs Debian's chromium when it is missing (needs root, as on CI).
+#
+#   tests/map-render/run.sh                    # from the repository root; builds the CLI with `dotnet run`
+#   VFIOPOLICY_CLI="dotnet path/to/vfio-policy.dll" tests/map-render/run.sh   # use a CLI built elsewhere
+#
+# Exit 0: every check passed; 1: a check failed; 2: cannot run (no chromium and no way to install it).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+started=$(date +%s)
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "map-render: chromium is not installed and installing it needs root" >&2
+    exit 2
+  fi
+  echo "map-render: installing chromium" >&2
+  apt-get update >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null
+fi
+installed=$(date +%s)
+
+cli=${VFIOPOLICY_CLI:-"dotnet run --project cli/VfioPolicy.Cli --"}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+edu=tests/corpus/qemu/vm2_08-03.0_1234-11e8.xxxx.txt
+
+shoot() { # POLICY NAME: renders the policy's map of the edu device to $work/NAME.png
+  $cli map --policy "$1" --device "$edu" --format html >"$work/$2.html"
+  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+    --disable-component-update --disable-sync --user-data-dir="$work/profile-$2" --force-device-scale-factor=1 \
+    --hide-scrollbars --window-size=1100,500 --screenshot="$work/$2.png" "file://$work/$2.html" >"$work/$2.log" 2>&1 || {
+      cat "$work/$2.log" >&2
+      exit 1
+    }
+}
+
+# The grid's geometry (cli/VfioPolicy.Cli/Rendering/HtmlMapGrid.cs): 16 cells a row of 32x24 px from (56,48).
+# Points 6 px inside a cell's upper-left and lower-right corners miss the borders and the centred hex text.
+upper_left() { echo "$((56 + ($1 % 16) * 32 + 6)),$((48 + ($1 / 16) * 24 + 6))"; }
+lower_right() { echo "$((56 + ($1 % 16) * 32 + 26)),$((48 + ($1 / 16) * 24 + 18))"; }
+both() { echo "$(upper_left "$1")=$2 $(lower_right "$1")=$2"; }
+
+passthrough='#43a047' virtualized='#1e88e5' denied='#e53935' hidden='#9e9e9e'
+
+shoot policies/strict.vfiopolicy strict
+# strict on edu: VENDOR_ID passthrough; COMMAND's low byte mixed (4 denied bits, 3 virtualized, 1 passthrough: red over
+# blue); BIST denied; BAR 0 virtualized; INTERRUPT_LINE virtualized, INTERRUPT_PIN passthrough; 0x50 is a gap byte
+# (denied); MSI's ID at 0x40 is a chain link (virtualized) and its top edge is the header/capability boundary.
+# shellcheck disable=SC2046  # the point lists are meant to split into arguments
+python3 "$here/check_pixels.py" "$work/strict.png" \
+  $(both 0x00 "$passthrough") \
+  "$(upper_left 0x04)=$denied" "$(lower_right 0x04)=$virtualized" \
+  $(both 0x0f "$denied") \
+  $(both 0x10 "$virtualized") \
+  $(both 0x3c "$virtualized") $(both 0x3d "$passthrough") \
+  $(both 0x50 "$denied") \
+  $(both 0x40 "$virtualized") \
+  "$((56 + 16)),$((48 + 4 * 24 + 1))=#000000"
+
+shoot tests/map-render/edu-hidden-msi.vfiopolicy hidden
+python3 "$here/check_pixels.py" "$work/hidden.png" $(both 0x44 "$hidden") $(both 0x00 "$passthrough")
+
+finished=$(date +%s)
+echo "map-render: passed (chromium install $((installed - started)) s, render and check $((finished - installed)) s)"
