@@ -1,0 +1,135 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace VfioPolicy.GuestTests
+{
+    /// <summary>One PCI function as the guest kernel's sysfs shows it.</summary>
+    /// <param name="Address">The <c>DDDD:BB:DD.F</c> address.</param>
+    /// <param name="SysfsPath">/sys/bus/pci/devices/ADDRESS.</param>
+    /// <param name="Vendor">The vendor ID the kernel read.</param>
+    /// <param name="Device">The device ID the kernel read.</param>
+    /// <param name="Driver">The bound driver's name; null when unbound.</param>
+    /// <param name="IommuGroup">The IOMMU group number; null when the function has none.</param>
+    /// <param name="BehindRootPort">True when the function's parent is a PCI bridge (here: a PCIe root port), false on the root bus.</param>
+    internal sealed record PciFunction(string Address, string SysfsPath, int Vendor, int Device, string? Driver, int? IommuGroup, bool BehindRootPort)
+    {
+        public string ConfigPath => Path.Combine(SysfsPath, "config");
+
+        public byte[] ReadConfig() => File.ReadAllBytes(ConfigPath);
+
+        public int ReadHexAttribute(string name) => ParseHex(File.ReadAllText(Path.Combine(SysfsPath, name)));
+
+        public bool HasAttribute(string name) => File.Exists(Path.Combine(SysfsPath, name));
+
+        public override string ToString() => Address;
+
+        internal static int ParseHex(string text)
+        {
+            string trimmed = text.Trim();
+            if (trimmed.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            {
+                trimmed = trimmed.Substring(2);
+            }
+
+            return int.Parse(trimmed, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>
+    /// The devices tests/vfio-qemu/run.sh puts in the guest: edu, e1000e and nvme each behind a PCIe root port, and a
+    /// second edu on the root bus (no reset method). Found by ID and topology, since bus numbers and IOMMU groups
+    /// move whenever QEMU's command line changes.
+    /// </summary>
+    internal sealed class GuestMachine
+    {
+        public const int EduVendor = 0x1234;
+        public const int EduDevice = 0x11e8;
+        public const int E1000eVendor = 0x8086;
+        public const int E1000eDevice = 0x10d3;
+        public const int NvmeVendor = 0x1b36;
+        public const int NvmeDevice = 0x0010;
+
+        private const string DevicesFolder = "/sys/bus/pci/devices";
+
+        private GuestMachine(IReadOnlyList<PciFunction> functions)
+        {
+            Functions = functions;
+        }
+
+        public IReadOnlyList<PciFunction> Functions { get; }
+
+        public PciFunction Edu => Single(EduVendor, EduDevice, behindRootPort: true, "edu behind a root port");
+
+        public PciFunction EduOnRootBus => Single(EduVendor, EduDevice, behindRootPort: false, "edu on the root bus");
+
+        public PciFunction E1000e => Single(E1000eVendor, E1000eDevice, behindRootPort: true, "e1000e behind a root port");
+
+        public PciFunction Nvme => Single(NvmeVendor, NvmeDevice, behindRootPort: true, "nvme behind a root port");
+
+        /// <summary>The four functions under test, with the device policy each must select.</summary>
+        public IEnumerable<(PciFunction Function, string DevicePolicy)> DevicesUnderTest()
+        {
+            yield return (Edu, "qemu-edu");
+            yield return (E1000e, "qemu-e1000e");
+            yield return (Nvme, "qemu-nvme");
+            yield return (EduOnRootBus, "qemu-edu");
+        }
+
+        public static GuestMachine Discover()
+        {
+            if (!Directory.Exists(DevicesFolder))
+            {
+                throw new GuestTestFailure(DevicesFolder + " does not exist: sysfs is not mounted");
+            }
+
+            var functions = new List<PciFunction>();
+            foreach (string path in Directory.GetDirectories(DevicesFolder).OrderBy(p => p, StringComparer.Ordinal))
+            {
+                string address = Path.GetFileName(path);
+                string? driver = LinkName(Path.Combine(path, "driver"));
+                string? group = LinkName(Path.Combine(path, "iommu_group"));
+                // The device's real sysfs folder is /sys/devices/pci0000:00[/bridge...]/ADDRESS; a parent that is
+                // itself a PCI address means the function sits behind a bridge.
+                string real = new DirectoryInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+                string parent = Path.GetFileName(Path.GetDirectoryName(real) ?? string.Empty);
+                bool behindBridge = parent.Length == 12 && parent[4] == ':' && parent[7] == ':' && parent[10] == '.';
+                functions.Add(new PciFunction(
+                    address,
+                    path,
+                    PciFunction.ParseHex(File.ReadAllText(Path.Combine(path, "vendor"))),
+                    PciFunction.ParseHex(File.ReadAllText(Path.Combine(path, "device"))),
+                    driver,
+                    group is null ? null : int.Parse(group, NumberStyles.None, CultureInfo.InvariantCulture),
+                    behindBridge));
+            }
+
+            return new GuestMachine(functions);
+        }
+
+        private PciFunction Single(int vendor, int device, bool behindRootPort, string what)
+        {
+            PciFunction[] found = Functions.Where(f => f.Vendor == vendor && f.Device == device && f.BehindRootPort == behindRootPort).ToArray();
+            if (found.Length != 1)
+            {
+                throw new GuestTestFailure(string.Format(
+                    CultureInfo.InvariantCulture,
+                    "expected exactly one {0} ({1:x4}:{2:x4}), found {3}: is this the guest tests/vfio-qemu/run.sh boots?",
+                    what,
+                    vendor,
+                    device,
+                    found.Length));
+            }
+
+            return found[0];
+        }
+
+        private static string? LinkName(string link)
+        {
+            var info = new FileInfo(link);
+            return info.LinkTarget is null ? null : Path.GetFileName(info.LinkTarget);
+        }
+    }
+}
