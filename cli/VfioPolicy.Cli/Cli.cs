@@ -60,6 +60,7 @@ namespace VfioPolicy.Cli
             root.Subcommands.Add(ExplainCommand.Create(context));
             root.Subcommands.Add(InitCommand.Create(context));
             root.Subcommands.Add(EmitCommand.Create(context));
+            root.Subcommands.Add(AttachCommand.Create(context));
             root.SetAction(parseResult =>
             {
                 context.Error.WriteLine("error: no command given; try 'vfio-policy demo' or 'vfio-policy --help'");

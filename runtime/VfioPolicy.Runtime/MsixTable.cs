@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+
+namespace VfioPolicy.Runtime
+{
+    /// <summary>
+    /// The consumer's MSI-X table and PBA, emulated: the real table is programmed by the kernel through
+    /// VFIO_DEVICE_SET_IRQS, so the consumer's addresses and data never reach the device. A vector's mask bit decides
+    /// whether its eventfd is attached.
+    /// </summary>
+    /// <remarks>The PBA reads 0: an interrupt raised while its vector is detached is not recorded (see docs/runtime.md).</remarks>
+    internal sealed class MsixTable
+    {
+        private const int EntrySize = 16;
+        private const int VectorControlOffset = 12;
+        private readonly byte[] _table;
+        private readonly Action<int> _maskChanged;
+
+        public MsixTable(int vectors, int tableBar, long tableOffset, int pbaBar, long pbaOffset, Action<int> maskChanged)
+        {
+            Vectors = vectors;
+            TableBar = tableBar;
+            TableOffset = tableOffset;
+            PbaBar = pbaBar;
+            PbaOffset = pbaOffset;
+            _table = new byte[vectors * EntrySize];
+            _maskChanged = maskChanged;
+            Reset();
+        }
+
+        public int Vectors { get; }
+
+        public int TableBar { get; }
+
+        public long TableOffset { get; }
+
+        public int PbaBar { get; }
+
+        public long PbaOffset { get; }
+
+        private long TableEnd => TableOffset + _table.Length;
+
+        private long PbaEnd => PbaOffset + (((Vectors + 63) / 64) * 8);
+
+        /// <summary>Every vector masked, addresses and data 0: the state after a function reset.</summary>
+        public void Reset()
+        {
+            Array.Clear(_table, 0, _table.Length);
+            for (int vector = 0; vector < Vectors; vector++)
+            {
+                _table[(vector * EntrySize) + VectorControlOffset] = 1;
+            }
+        }
+
+        public bool IsMasked(int vector) => (_table[(vector * EntrySize) + VectorControlOffset] & 1) != 0;
+
+        public ulong AddressOf(int vector) => BitConverter.ToUInt64(_table, vector * EntrySize);
+
+        public uint DataOf(int vector) => BitConverter.ToUInt32(_table, (vector * EntrySize) + 8);
+
+        public IEnumerable<(long Start, long End)> RangesIn(int bar)
+        {
+            if (bar == TableBar)
+            {
+                yield return (TableOffset, TableEnd);
+            }
+
+            if (bar == PbaBar)
+            {
+                yield return (PbaOffset, PbaEnd);
+            }
+        }
+
+        public bool Covers(int bar, long offset, int width)
+        {
+            long end = offset + width;
+            return (bar == TableBar && offset < TableEnd && end > TableOffset) || (bar == PbaBar && offset < PbaEnd && end > PbaOffset);
+        }
+
+        public ulong Read(int bar, long offset, int width)
+        {
+            ulong value = 0;
+            for (int b = width - 1; b >= 0; b--)
+            {
+                value = (value << 8) | ByteAt(bar, offset + b);
+            }
+
+            return value;
+        }
+
+        public void Write(int bar, long offset, int width, ulong value)
+        {
+            if (bar != TableBar)
+            {
+                return;
+            }
+
+            var touched = new List<(int Vector, bool WasMasked)>();
+            for (int b = 0; b < width; b++)
+            {
+                long position = offset + b;
+                if (position < TableOffset || position >= TableEnd)
+                {
+                    continue; // the PBA is read-only, and so is anything past the table
+                }
+
+                int index = (int)(position - TableOffset);
+                int vector = index / EntrySize;
+                if (touched.Count == 0 || touched[touched.Count - 1].Vector != vector)
+                {
+                    touched.Add((vector, IsMasked(vector)));
+                }
+
+                byte incoming = (byte)(value >> (8 * b));
+                if (index % EntrySize == VectorControlOffset)
+                {
+                    incoming &= 1; // only the mask bit of Vector Control is defined
+                }
+                else if (index % EntrySize > VectorControlOffset)
+                {
+                    incoming = 0;
+                }
+
+                _table[index] = incoming;
+            }
+
+            foreach ((int vector, bool wasMasked) in touched)
+            {
+                if (IsMasked(vector) != wasMasked)
+                {
+                    _maskChanged(vector);
+                }
+            }
+        }
+
+        private byte ByteAt(int bar, long position)
+        {
+            if (bar == TableBar && position >= TableOffset && position < TableEnd)
+            {
+                return _table[position - TableOffset];
+            }
+
+            return 0; // PBA: pending interrupts are not recorded, and bytes around the structures read 0
+        }
+    }
+}

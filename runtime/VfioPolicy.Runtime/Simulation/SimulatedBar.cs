@@ -1,0 +1,184 @@
+using System;
+using System.Collections.Generic;
+using VfioPolicy.Runtime.Kernel;
+
+namespace VfioPolicy.Runtime.Simulation
+{
+    /// <summary>Registers with behavior inside a simulated BAR (an edu-like device, say); bytes it does not claim are plain memory.</summary>
+    public interface ISimulatedBarModel
+    {
+        /// <summary>Handles a read; false leaves it to the BAR's memory.</summary>
+        bool TryRead(SimulatedPciDevice device, long offset, int width, out ulong value);
+
+        /// <summary>Handles a write; false leaves it to the BAR's memory.</summary>
+        bool TryWrite(SimulatedPciDevice device, long offset, int width, ulong value);
+
+        /// <summary>The device was reset.</summary>
+        void OnReset();
+    }
+
+    /// <summary>One simulated BAR (or the ROM): its size, how VFIO offers it, and its contents.</summary>
+    public sealed class SimulatedBar
+    {
+        private readonly byte[] _memory;
+
+        /// <summary>Creates a BAR of <paramref name="size"/> bytes (a power of two), mappable unless said otherwise.</summary>
+        public SimulatedBar(long size, bool mappable = true, ISimulatedBarModel? model = null)
+        {
+            if (size <= 0 || (size & (size - 1)) != 0 || size > (1L << 24))
+            {
+                throw new ArgumentOutOfRangeException(nameof(size), size, "A simulated BAR is a power of two up to 16 MiB.");
+            }
+
+            Size = size;
+            Mappable = mappable;
+            Model = model;
+            _memory = new byte[size];
+        }
+
+        /// <summary>Size in bytes.</summary>
+        public long Size { get; }
+
+        /// <summary>True when VFIO reports the region as mmap-able.</summary>
+        public bool Mappable { get; }
+
+        /// <summary>The sparse-mmap areas VFIO reports (null: the whole region, if mappable).</summary>
+        public IReadOnlyList<VfioSparseArea>? SparseAreas { get; init; }
+
+        /// <summary>True when VFIO reports the MSI-X-mappable capability.</summary>
+        public bool MsixMappable { get; init; }
+
+        /// <summary>The register model, or null for plain memory.</summary>
+        public ISimulatedBarModel? Model { get; }
+
+        /// <summary>Accesses made through an mmap.</summary>
+        public int MappedAccesses { get; internal set; }
+
+        /// <summary>Accesses made through pread/pwrite.</summary>
+        public int TrappedAccesses { get; internal set; }
+
+        /// <summary>The BAR's memory (bytes no model register claims).</summary>
+        public Span<byte> Memory => _memory;
+
+        internal ulong Read(SimulatedPciDevice device, long offset, int width)
+        {
+            if (Model is not null && Model.TryRead(device, offset, width, out ulong value))
+            {
+                return value;
+            }
+
+            ulong result = 0;
+            for (int b = width - 1; b >= 0; b--)
+            {
+                result = (result << 8) | _memory[offset + b];
+            }
+
+            return result;
+        }
+
+        internal void Write(SimulatedPciDevice device, long offset, int width, ulong value)
+        {
+            if (Model is not null && Model.TryWrite(device, offset, width, value))
+            {
+                return;
+            }
+
+            for (int b = 0; b < width; b++)
+            {
+                _memory[offset + b] = (byte)(value >> (8 * b));
+            }
+        }
+    }
+
+    /// <summary>
+    /// QEMU's <c>edu</c> device (docs/specs/edu.rst), enough of it for meaningful tests: identification, liveness
+    /// check, factorial, and the interrupt raise/acknowledge registers (MSI when the kernel has MSI set up, else INTx).
+    /// </summary>
+    public sealed class SimulatedEduModel : ISimulatedBarModel
+    {
+        /// <summary>The identification register's value: version 1.0, "ed".</summary>
+        public const uint Identification = 0x010000ED;
+
+        private uint _liveness;
+        private uint _factorial;
+        private uint _status;
+        private uint _interruptStatus;
+
+        /// <inheritdoc />
+        public bool TryRead(SimulatedPciDevice device, long offset, int width, out ulong value)
+        {
+            value = offset switch
+            {
+                0x00 => Identification,
+                0x04 => ~_liveness,
+                0x08 => _factorial,
+                0x20 => _status,
+                0x24 => _interruptStatus,
+                _ => 0,
+            };
+            return offset is 0x00 or 0x04 or 0x08 or 0x20 or 0x24;
+        }
+
+        /// <inheritdoc />
+        public bool TryWrite(SimulatedPciDevice device, long offset, int width, ulong value)
+        {
+            if (device is null)
+            {
+                throw new ArgumentNullException(nameof(device));
+            }
+
+            uint v = (uint)value;
+            switch (offset)
+            {
+                case 0x04:
+                    _liveness = v;
+                    return true;
+                case 0x08:
+                    uint product = 1;
+                    for (uint i = 2; i <= v; i++)
+                    {
+                        product = unchecked(product * i);
+                    }
+
+                    _factorial = product;
+                    if ((_status & 0x80) != 0)
+                    {
+                        Raise(device, 0x1);
+                    }
+
+                    return true;
+                case 0x20:
+                    _status = v & 0x80; // bit 0 (computing) is read-only; this model computes at once
+                    return true;
+                case 0x60:
+                    Raise(device, v);
+                    return true;
+                case 0x64:
+                    _interruptStatus &= ~v;
+                    if (_interruptStatus == 0)
+                    {
+                        device.DeassertIntx();
+                    }
+
+                    return true;
+                default:
+                    return offset == 0x00 || offset == 0x24;
+            }
+        }
+
+        /// <inheritdoc />
+        public void OnReset()
+        {
+            _liveness = 0;
+            _factorial = 0;
+            _status = 0;
+            _interruptStatus = 0;
+        }
+
+        private void Raise(SimulatedPciDevice device, uint bits)
+        {
+            _interruptStatus |= bits;
+            device.RaiseInterrupt(0);
+        }
+    }
+}

@@ -1,0 +1,850 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using VfioPolicy.Runtime.Kernel;
+
+namespace VfioPolicy.Runtime.Simulation
+{
+    /// <summary>
+    /// A kernel with vfio-pci, simulated: sysfs links, the container/group/device API with the real kernel's rules
+    /// (set the IOMMU before asking for a device; only one interrupt index enabled at a time; INTx auto-masked),
+    /// regions at <c>index &lt;&lt; 40</c>, eventfds as in-memory counters, and fault injection per operation.
+    /// </summary>
+    /// <remarks>Thread-safe: one lock; <see cref="Poll"/> waits on it.</remarks>
+    public sealed class SimulatedVfioKernel : IVfioKernel
+    {
+        private const string SysfsDevices = "/sys/bus/pci/devices/";
+        private const string IommuGroups = "/sys/kernel/iommu_groups/";
+        private const string VfioDirectory = "/dev/vfio/";
+        private readonly object _gate = new object();
+        private readonly Dictionary<string, SimulatedPciDevice> _devices = new Dictionary<string, SimulatedPciDevice>(StringComparer.Ordinal);
+        private readonly Dictionary<string, (int Group, string? Driver)> _otherMembers = new Dictionary<string, (int, string?)>(StringComparer.Ordinal);
+        private readonly Dictionary<int, Descriptor> _descriptors = new Dictionary<int, Descriptor>();
+        private readonly Dictionary<string, (int Errno, int Remaining)> _faults = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        private int _nextFd = 3;
+
+        /// <summary>Creates the kernel with <paramref name="devices"/> present.</summary>
+        public SimulatedVfioKernel(params SimulatedPciDevice[] devices)
+        {
+            foreach (SimulatedPciDevice device in devices ?? Array.Empty<SimulatedPciDevice>())
+            {
+                device.Attach(this);
+                _devices.Add(device.Address, device);
+            }
+        }
+
+        /// <summary>When true, opening anything under /dev/vfio fails with EACCES (a non-root caller).</summary>
+        public bool DenyAccess { get; set; }
+
+        /// <summary>The VFIO API version the container reports.</summary>
+        public int ApiVersion { get; set; } = VfioConstants.ApiVersion;
+
+        /// <summary>Whether the container offers the type1 IOMMUs.</summary>
+        public bool OffersType1 { get; set; } = true;
+
+        /// <summary>How many descriptors are open (to check that nothing leaks).</summary>
+        public int OpenDescriptorCount
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _descriptors.Count;
+                }
+            }
+        }
+
+        /// <summary>Adds another device to IOMMU group <paramref name="group"/>, bound to <paramref name="driver"/> (for viability).</summary>
+        public void AddGroupMember(string address, int group, string? driver)
+        {
+            lock (_gate)
+            {
+                _otherMembers[address] = (group, driver);
+            }
+        }
+
+        /// <summary>
+        /// Makes the next <paramref name="times"/> calls of <paramref name="operation"/> fail with <paramref name="errno"/>.
+        /// Operations: open, pread, pwrite, mmap, eventfd, poll, and the ioctl names (VFIO_GROUP_GET_DEVICE_FD, …).
+        /// </summary>
+        public void InjectFault(string operation, int errno, int times = int.MaxValue)
+        {
+            lock (_gate)
+            {
+                _faults[operation] = (errno, times);
+            }
+        }
+
+        /// <summary>Removes every injected fault.</summary>
+        public void ClearFaults()
+        {
+            lock (_gate)
+            {
+                _faults.Clear();
+            }
+        }
+
+        /// <inheritdoc />
+        public int Open(string path)
+        {
+            lock (_gate)
+            {
+                Fault("open", path);
+                if (path == VfioDirectory + "vfio")
+                {
+                    if (DenyAccess)
+                    {
+                        throw VfioException.FromErrno("open " + path, VfioConstants.EACCES);
+                    }
+
+                    return Add(new Descriptor(DescriptorKind.Container, path));
+                }
+
+                if (path.StartsWith(VfioDirectory, StringComparison.Ordinal) && int.TryParse(path.Substring(VfioDirectory.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int group)
+                    && _devices.Values.Any(d => d.IommuGroup == group && d.Driver == "vfio-pci"))
+                {
+                    if (DenyAccess)
+                    {
+                        throw VfioException.FromErrno("open " + path, VfioConstants.EACCES);
+                    }
+
+                    if (_descriptors.Values.Any(d => d.Kind == DescriptorKind.Group && d.Group == group))
+                    {
+                        throw VfioException.FromErrno("open " + path, VfioConstants.EBUSY);
+                    }
+
+                    return Add(new Descriptor(DescriptorKind.Group, path) { Group = group });
+                }
+
+                throw VfioException.FromErrno("open " + path, VfioConstants.ENOENT);
+            }
+        }
+
+        /// <inheritdoc />
+        public void Close(int fd)
+        {
+            lock (_gate)
+            {
+                if (_descriptors.TryGetValue(fd, out Descriptor? descriptor) && descriptor.Kind == DescriptorKind.Device && descriptor.Device is { } device)
+                {
+                    // Closing the device fd releases its interrupts, as vfio-pci's release does.
+                    device.EnabledIrqIndex = null;
+                    device.VectorEventFds = Array.Empty<int>();
+                    device.ErrEventFd = -1;
+                    device.ReqEventFd = -1;
+                }
+
+                _descriptors.Remove(fd);
+            }
+        }
+
+        /// <inheritdoc />
+        public bool Exists(string path)
+        {
+            lock (_gate)
+            {
+                return path.StartsWith(SysfsDevices, StringComparison.Ordinal) && _devices.ContainsKey(path.Substring(SysfsDevices.Length));
+            }
+        }
+
+        /// <inheritdoc />
+        public string? ReadLink(string path)
+        {
+            lock (_gate)
+            {
+                if (!path.StartsWith(SysfsDevices, StringComparison.Ordinal))
+                {
+                    return null;
+                }
+
+                string rest = path.Substring(SysfsDevices.Length);
+                int slash = rest.IndexOf('/');
+                if (slash < 0)
+                {
+                    return null;
+                }
+
+                string address = rest.Substring(0, slash);
+                string link = rest.Substring(slash + 1);
+                string? driver;
+                int? group;
+                if (_devices.TryGetValue(address, out SimulatedPciDevice? device))
+                {
+                    driver = device.Driver;
+                    group = device.IommuGroup;
+                }
+                else if (_otherMembers.TryGetValue(address, out (int Group, string? Driver) other))
+                {
+                    driver = other.Driver;
+                    group = other.Group;
+                }
+                else
+                {
+                    return null;
+                }
+
+                return link switch
+                {
+                    "driver" => driver is null ? null : "../../../bus/pci/drivers/" + driver,
+                    "iommu_group" => group is null ? null : "../../../kernel/iommu_groups/" + group.Value.ToString(CultureInfo.InvariantCulture),
+                    _ => null,
+                };
+            }
+        }
+
+        /// <inheritdoc />
+        public IReadOnlyList<string> ListDirectory(string path)
+        {
+            lock (_gate)
+            {
+                if (!path.StartsWith(IommuGroups, StringComparison.Ordinal) || !path.EndsWith("/devices", StringComparison.Ordinal)
+                    || !int.TryParse(path.Substring(IommuGroups.Length, path.Length - IommuGroups.Length - "/devices".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int group))
+                {
+                    return Array.Empty<string>();
+                }
+
+                return _devices.Values.Where(d => d.IommuGroup == group).Select(d => d.Address)
+                    .Concat(_otherMembers.Where(m => m.Value.Group == group).Select(m => m.Key))
+                    .OrderBy(a => a, StringComparer.Ordinal).ToArray();
+            }
+        }
+
+        /// <inheritdoc />
+        public int GetApiVersion(int containerFd)
+        {
+            lock (_gate)
+            {
+                Get(containerFd, DescriptorKind.Container, "VFIO_GET_API_VERSION");
+                return ApiVersion;
+            }
+        }
+
+        /// <inheritdoc />
+        public bool CheckExtension(int containerFd, uint extension)
+        {
+            lock (_gate)
+            {
+                Get(containerFd, DescriptorKind.Container, "VFIO_CHECK_EXTENSION");
+                return OffersType1 && (extension == VfioConstants.Type1Iommu || extension == VfioConstants.Type1v2Iommu);
+            }
+        }
+
+        /// <inheritdoc />
+        public void SetIommu(int containerFd, uint iommuType)
+        {
+            lock (_gate)
+            {
+                Descriptor container = Get(containerFd, DescriptorKind.Container, "VFIO_SET_IOMMU");
+                bool hasGroup = _descriptors.Values.Any(d => d.Kind == DescriptorKind.Group && d.Container == containerFd);
+                if (!hasGroup || !OffersType1 || (iommuType != VfioConstants.Type1Iommu && iommuType != VfioConstants.Type1v2Iommu))
+                {
+                    throw VfioException.FromErrno("VFIO_SET_IOMMU on " + container.Path, VfioConstants.EINVAL);
+                }
+
+                container.IommuSet = true;
+            }
+        }
+
+        /// <inheritdoc />
+        public VfioGroupFlags GetGroupStatus(int groupFd)
+        {
+            lock (_gate)
+            {
+                Descriptor group = Get(groupFd, DescriptorKind.Group, "VFIO_GROUP_GET_STATUS");
+                bool viable = _devices.Values.Where(d => d.IommuGroup == group.Group).All(d => d.Driver is null || d.Driver == "vfio-pci")
+                    && _otherMembers.Values.Where(m => m.Group == group.Group).All(m => m.Driver is null || m.Driver == "vfio-pci");
+                return (viable ? VfioGroupFlags.Viable : VfioGroupFlags.None) | (group.Container >= 0 ? VfioGroupFlags.ContainerSet : VfioGroupFlags.None);
+            }
+        }
+
+        /// <inheritdoc />
+        public void SetContainer(int groupFd, int containerFd)
+        {
+            lock (_gate)
+            {
+                Descriptor group = Get(groupFd, DescriptorKind.Group, "VFIO_GROUP_SET_CONTAINER");
+                if (!_descriptors.TryGetValue(containerFd, out Descriptor? container) || container.Kind != DescriptorKind.Container)
+                {
+                    throw VfioException.FromErrno("VFIO_GROUP_SET_CONTAINER on " + group.Path, VfioConstants.EBADF);
+                }
+
+                if (group.Container >= 0)
+                {
+                    throw VfioException.FromErrno("VFIO_GROUP_SET_CONTAINER on " + group.Path, VfioConstants.EINVAL);
+                }
+
+                group.Container = containerFd;
+            }
+        }
+
+        /// <inheritdoc />
+        public int GetDeviceFd(int groupFd, string deviceName)
+        {
+            lock (_gate)
+            {
+                Descriptor group = Get(groupFd, DescriptorKind.Group, "VFIO_GROUP_GET_DEVICE_FD");
+                string operation = "VFIO_GROUP_GET_DEVICE_FD (" + deviceName + ") on " + group.Path;
+                if (group.Container < 0 || !_descriptors.TryGetValue(group.Container, out Descriptor? container) || !container.IommuSet)
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                }
+
+                if (!_devices.TryGetValue(deviceName, out SimulatedPciDevice? device) || device.IommuGroup != group.Group || device.Driver != "vfio-pci")
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.ENODEV);
+                }
+
+                return Add(new Descriptor(DescriptorKind.Device, "VFIO device " + device.Address) { Device = device });
+            }
+        }
+
+        /// <inheritdoc />
+        public VfioDeviceInfo GetDeviceInfo(int deviceFd)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(deviceFd, "VFIO_DEVICE_GET_INFO");
+                return new VfioDeviceInfo(VfioDeviceFlags.Pci | (device.CanReset ? VfioDeviceFlags.Reset : VfioDeviceFlags.None), 9, 5);
+            }
+        }
+
+        /// <inheritdoc />
+        public VfioRegionInfo GetRegionInfo(int deviceFd, int index)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(deviceFd, "VFIO_DEVICE_GET_REGION_INFO");
+                long offset = (long)index << 40;
+                if (index == VfioConstants.ConfigRegionIndex)
+                {
+                    return new VfioRegionInfo(index, VfioRegionFlags.Read | VfioRegionFlags.Write, device.Config.Length, offset, null, false);
+                }
+
+                if (index < 0 || index > VfioConstants.RomRegionIndex)
+                {
+                    throw VfioException.FromErrno("VFIO_DEVICE_GET_REGION_INFO (index " + index.ToString(CultureInfo.InvariantCulture) + ") on VFIO device " + device.Address, VfioConstants.EINVAL);
+                }
+
+                if (device.Bars[index] is not { } bar)
+                {
+                    return new VfioRegionInfo(index, VfioRegionFlags.None, 0, offset, null, false);
+                }
+
+                VfioRegionFlags flags = VfioRegionFlags.Read | (index == VfioConstants.RomRegionIndex ? VfioRegionFlags.None : VfioRegionFlags.Write);
+                if (bar.Mappable && index != VfioConstants.RomRegionIndex)
+                {
+                    flags |= VfioRegionFlags.Mmap;
+                }
+
+                if (bar.SparseAreas is not null || bar.MsixMappable)
+                {
+                    flags |= VfioRegionFlags.Caps;
+                }
+
+                return new VfioRegionInfo(index, flags, bar.Size, offset, bar.SparseAreas, bar.MsixMappable);
+            }
+        }
+
+        /// <inheritdoc />
+        public VfioIrqInfo GetIrqInfo(int deviceFd, int index)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(deviceFd, "VFIO_DEVICE_GET_IRQ_INFO");
+                return index switch
+                {
+                    VfioConstants.IntxIrqIndex => new VfioIrqInfo(index, VfioIrqFlags.EventFd | VfioIrqFlags.Maskable | VfioIrqFlags.AutoMasked, device.IntxCount),
+                    VfioConstants.MsiIrqIndex => new VfioIrqInfo(index, VfioIrqFlags.EventFd | VfioIrqFlags.NoResize, device.MsiCount),
+                    VfioConstants.MsixIrqIndex => new VfioIrqInfo(index, VfioIrqFlags.EventFd | VfioIrqFlags.NoResize, device.MsixCount),
+                    VfioConstants.ErrIrqIndex when device.HasErrorNotification => new VfioIrqInfo(index, VfioIrqFlags.EventFd, 1),
+                    VfioConstants.ReqIrqIndex => new VfioIrqInfo(index, VfioIrqFlags.EventFd, 1),
+                    _ => throw VfioException.FromErrno("VFIO_DEVICE_GET_IRQ_INFO (index " + index.ToString(CultureInfo.InvariantCulture) + ") on VFIO device " + device.Address, VfioConstants.EINVAL),
+                };
+            }
+        }
+
+        /// <inheritdoc />
+        public void SetIrqs(int deviceFd, VfioIrqSet request)
+        {
+            if (request is null)
+            {
+                throw new ArgumentNullException(nameof(request));
+            }
+
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(deviceFd, "VFIO_DEVICE_SET_IRQS");
+                string operation = "VFIO_DEVICE_SET_IRQS (index " + request.Index.ToString(CultureInfo.InvariantCulture) + ") on VFIO device " + device.Address;
+                device.IrqRequests.Add(request);
+                int count = request.Index switch
+                {
+                    VfioConstants.IntxIrqIndex => device.IntxCount,
+                    VfioConstants.MsiIrqIndex => device.MsiCount,
+                    VfioConstants.MsixIrqIndex => device.MsixCount,
+                    VfioConstants.ErrIrqIndex => device.HasErrorNotification ? 1 : 0,
+                    VfioConstants.ReqIrqIndex => 1,
+                    _ => 0,
+                };
+                if (count == 0 || request.Start < 0 || request.Count < 0 || request.Start + request.Count > count)
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                }
+
+                if (request.Index >= VfioConstants.ErrIrqIndex)
+                {
+                    int fd = request.EventFds is { Count: > 0 } fds ? fds[0] : -1;
+                    if (request.Index == VfioConstants.ErrIrqIndex)
+                    {
+                        device.ErrEventFd = fd;
+                    }
+                    else
+                    {
+                        device.ReqEventFd = fd;
+                    }
+
+                    return;
+                }
+
+                if (request.Action != VfioIrqAction.Trigger)
+                {
+                    // The kernel masks and unmasks INTx only; MSI and MSI-X are not maskable through VFIO.
+                    if (request.Index != VfioConstants.IntxIrqIndex || device.EnabledIrqIndex != VfioConstants.IntxIrqIndex)
+                    {
+                        throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                    }
+
+                    device.IntxMasked = request.Action == VfioIrqAction.Mask;
+                    if (!device.IntxMasked && device.IntxAsserted)
+                    {
+                        Deliver(device, 0); // a level interrupt still asserted fires again at once
+                    }
+
+                    return;
+                }
+
+                if (request.EventFds is null)
+                {
+                    if (request.Count != 0)
+                    {
+                        throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                    }
+
+                    if (device.EnabledIrqIndex == request.Index)
+                    {
+                        device.EnabledIrqIndex = null;
+                        device.VectorEventFds = Array.Empty<int>();
+                        device.IntxMasked = false;
+                    }
+
+                    return;
+                }
+
+                foreach (int fd in request.EventFds)
+                {
+                    if (fd != -1 && (!_descriptors.TryGetValue(fd, out Descriptor? descriptor) || descriptor.Kind != DescriptorKind.EventFd))
+                    {
+                        throw VfioException.FromErrno(operation, VfioConstants.EBADF);
+                    }
+                }
+
+                if (device.EnabledIrqIndex is null)
+                {
+                    device.EnabledIrqIndex = request.Index;
+                    device.VectorEventFds = Enumerable.Repeat(-1, request.Start + request.Count).ToArray();
+                    device.IntxMasked = false;
+                }
+                else if (device.EnabledIrqIndex != request.Index || request.Start + request.Count > device.VectorEventFds.Length)
+                {
+                    // vfio-pci: one index at a time, and an enabled MSI block cannot grow.
+                    throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                }
+
+                for (int i = 0; i < request.Count; i++)
+                {
+                    device.VectorEventFds[request.Start + i] = request.EventFds[i];
+                }
+
+                if (request.Index == VfioConstants.IntxIrqIndex && device.IntxAsserted)
+                {
+                    Deliver(device, 0);
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        public void ResetDevice(int deviceFd)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(deviceFd, "VFIO_DEVICE_RESET");
+                if (!device.CanReset)
+                {
+                    throw VfioException.FromErrno("VFIO_DEVICE_RESET on VFIO device " + device.Address, VfioConstants.EINVAL);
+                }
+
+                device.Reset();
+            }
+        }
+
+        /// <inheritdoc />
+        public int PRead(int fd, Span<byte> buffer, long offset)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(fd, "pread");
+                (int index, long within) = Locate(device, offset, buffer.Length, "pread");
+                if (index == VfioConstants.ConfigRegionIndex)
+                {
+                    device.Config.Slice((int)within, buffer.Length).CopyTo(buffer);
+                    return buffer.Length;
+                }
+
+                SimulatedBar bar = device.Bars[index]!;
+                bar.TrappedAccesses++;
+                ReadBar(device, bar, within, buffer);
+                return buffer.Length;
+            }
+        }
+
+        /// <inheritdoc />
+        public int PWrite(int fd, ReadOnlySpan<byte> buffer, long offset)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(fd, "pwrite");
+                (int index, long within) = Locate(device, offset, buffer.Length, "pwrite");
+                if (index == VfioConstants.ConfigRegionIndex)
+                {
+                    for (int b = 0; b < buffer.Length; b++)
+                    {
+                        device.WriteConfig((int)within + b, buffer[b]);
+                    }
+
+                    return buffer.Length;
+                }
+
+                if (index == VfioConstants.RomRegionIndex)
+                {
+                    throw VfioException.FromErrno("pwrite on VFIO device " + device.Address, VfioConstants.EINVAL);
+                }
+
+                SimulatedBar bar = device.Bars[index]!;
+                bar.TrappedAccesses++;
+                WriteBar(device, bar, within, buffer);
+                return buffer.Length;
+            }
+        }
+
+        /// <inheritdoc />
+        public IMappedRange Map(int fd, long offset, long length, bool writable)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(fd, "mmap");
+                string operation = "mmap on VFIO device " + device.Address;
+                (int index, long within) = Locate(device, offset, length, "mmap");
+                if (index >= VfioConstants.RomRegionIndex || device.Bars[index] is not { Mappable: true } bar || within % 4096 != 0)
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                }
+
+                if (bar.SparseAreas is not null && !bar.SparseAreas.Any(a => within >= a.Offset && within + length <= a.Offset + a.Size))
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                }
+
+                return new SimulatedMapping(this, device, bar, within, length);
+            }
+        }
+
+        /// <inheritdoc />
+        public int CreateEventFd()
+        {
+            lock (_gate)
+            {
+                Fault("eventfd", "eventfd");
+                return Add(new Descriptor(DescriptorKind.EventFd, "eventfd"));
+            }
+        }
+
+        /// <inheritdoc />
+        public bool TryReadEventFd(int fd, out ulong count)
+        {
+            lock (_gate)
+            {
+                Descriptor eventFd = Get(fd, DescriptorKind.EventFd, "read");
+                count = eventFd.Counter;
+                eventFd.Counter = 0;
+                return count != 0;
+            }
+        }
+
+        /// <inheritdoc />
+        public void WriteEventFd(int fd, ulong value)
+        {
+            lock (_gate)
+            {
+                Get(fd, DescriptorKind.EventFd, "write").Counter += value;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        /// <inheritdoc />
+        public int Poll(ReadOnlySpan<int> fds, int timeoutMilliseconds, Span<bool> ready)
+        {
+            int[] wanted = fds.ToArray();
+            bool[] result = new bool[wanted.Length];
+            int count;
+            lock (_gate)
+            {
+                Fault("poll", "poll");
+                long deadline = Environment.TickCount64 + Math.Max(0, timeoutMilliseconds);
+                while (true)
+                {
+                    count = 0;
+                    for (int i = 0; i < wanted.Length; i++)
+                    {
+                        result[i] = _descriptors.TryGetValue(wanted[i], out Descriptor? d) && d.Kind == DescriptorKind.EventFd && d.Counter > 0;
+                        count += result[i] ? 1 : 0;
+                    }
+
+                    long remaining = deadline - Environment.TickCount64;
+                    if (count > 0 || timeoutMilliseconds == 0 || (timeoutMilliseconds > 0 && remaining <= 0))
+                    {
+                        break;
+                    }
+
+                    Monitor.Wait(_gate, timeoutMilliseconds < 0 ? 100 : (int)Math.Min(remaining, 100));
+                }
+            }
+
+            result.AsSpan().CopyTo(ready);
+            return count;
+        }
+
+        internal void Raise(SimulatedPciDevice device, int vector)
+        {
+            lock (_gate)
+            {
+                if (device.EnabledIrqIndex == VfioConstants.IntxIrqIndex || device.EnabledIrqIndex is null)
+                {
+                    device.IntxAsserted = true;
+                }
+
+                Deliver(device, vector);
+            }
+        }
+
+        internal void SignalNotification(int fd)
+        {
+            lock (_gate)
+            {
+                if (fd >= 0 && _descriptors.TryGetValue(fd, out Descriptor? d) && d.Kind == DescriptorKind.EventFd)
+                {
+                    d.Counter++;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+
+        internal ulong MappedRead(SimulatedPciDevice device, SimulatedBar bar, long offset, int width)
+        {
+            lock (_gate)
+            {
+                bar.MappedAccesses++;
+                Span<byte> buffer = stackalloc byte[width];
+                ReadBar(device, bar, offset, buffer);
+                ulong value = 0;
+                for (int b = width - 1; b >= 0; b--)
+                {
+                    value = (value << 8) | buffer[b];
+                }
+
+                return value;
+            }
+        }
+
+        internal void MappedWrite(SimulatedPciDevice device, SimulatedBar bar, long offset, int width, ulong value)
+        {
+            lock (_gate)
+            {
+                bar.MappedAccesses++;
+                Span<byte> buffer = stackalloc byte[width];
+                for (int b = 0; b < width; b++)
+                {
+                    buffer[b] = (byte)(value >> (8 * b));
+                }
+
+                WriteBar(device, bar, offset, buffer);
+            }
+        }
+
+        private static void ReadBar(SimulatedPciDevice device, SimulatedBar bar, long offset, Span<byte> buffer)
+        {
+            ulong value = bar.Read(device, offset, buffer.Length);
+            for (int b = 0; b < buffer.Length; b++)
+            {
+                buffer[b] = (byte)(value >> (8 * b));
+            }
+        }
+
+        private static void WriteBar(SimulatedPciDevice device, SimulatedBar bar, long offset, ReadOnlySpan<byte> buffer)
+        {
+            ulong value = 0;
+            for (int b = buffer.Length - 1; b >= 0; b--)
+            {
+                value = (value << 8) | buffer[b];
+            }
+
+            bar.Write(device, offset, buffer.Length, value);
+        }
+
+        private void Deliver(SimulatedPciDevice device, int vector)
+        {
+            if (device.EnabledIrqIndex is not { } index || vector >= device.VectorEventFds.Length)
+            {
+                return; // no interrupt set up: the device's message goes nowhere
+            }
+
+            if (index == VfioConstants.IntxIrqIndex)
+            {
+                if (device.IntxMasked)
+                {
+                    return;
+                }
+
+                device.IntxMasked = true; // vfio-pci auto-masks INTx until the consumer unmasks it
+            }
+
+            int fd = device.VectorEventFds[vector];
+            if (fd >= 0 && _descriptors.TryGetValue(fd, out Descriptor? d))
+            {
+                d.Counter++;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        private (int Index, long Within) Locate(SimulatedPciDevice device, long offset, long length, string operation)
+        {
+            int index = (int)(offset >> 40);
+            long within = offset & ((1L << 40) - 1);
+            long size = index == VfioConstants.ConfigRegionIndex ? device.Config.Length
+                : index >= 0 && index <= VfioConstants.RomRegionIndex && device.Bars[index] is { } bar ? bar.Size : 0;
+            if (length <= 0 || within + length > size)
+            {
+                throw VfioException.FromErrno(operation + " on VFIO device " + device.Address, VfioConstants.EINVAL);
+            }
+
+            return (index, within);
+        }
+
+        private SimulatedPciDevice DeviceOf(int fd, string operation) => Get(fd, DescriptorKind.Device, operation).Device!;
+
+        private Descriptor Get(int fd, DescriptorKind kind, string operation)
+        {
+            if (!_descriptors.TryGetValue(fd, out Descriptor? descriptor) || descriptor.Kind != kind)
+            {
+                throw VfioException.FromErrno(operation + " on fd " + fd.ToString(CultureInfo.InvariantCulture), VfioConstants.EBADF);
+            }
+
+            Fault(operation, descriptor.Path);
+            return descriptor;
+        }
+
+        private void Fault(string operation, string path)
+        {
+            if (_faults.TryGetValue(operation, out (int Errno, int Remaining) fault) && fault.Remaining > 0)
+            {
+                _faults[operation] = (fault.Errno, fault.Remaining - 1);
+                throw VfioException.FromErrno(operation + " on " + path, fault.Errno);
+            }
+        }
+
+        private int Add(Descriptor descriptor)
+        {
+            int fd = _nextFd++;
+            _descriptors.Add(fd, descriptor);
+            return fd;
+        }
+
+        private enum DescriptorKind
+        {
+            Container,
+            Group,
+            Device,
+            EventFd,
+        }
+
+        private sealed class Descriptor
+        {
+            public Descriptor(DescriptorKind kind, string path)
+            {
+                Kind = kind;
+                Path = path;
+            }
+
+            public DescriptorKind Kind { get; }
+
+            public string Path { get; }
+
+            public int Group { get; set; } = -1;
+
+            public int Container { get; set; } = -1;
+
+            public bool IommuSet { get; set; }
+
+            public SimulatedPciDevice? Device { get; set; }
+
+            public ulong Counter { get; set; }
+        }
+
+        private sealed class SimulatedMapping : IMappedRange
+        {
+            private readonly SimulatedVfioKernel _kernel;
+            private readonly SimulatedPciDevice _device;
+            private readonly SimulatedBar _bar;
+            private readonly long _start;
+            private bool _disposed;
+
+            public SimulatedMapping(SimulatedVfioKernel kernel, SimulatedPciDevice device, SimulatedBar bar, long start, long length)
+            {
+                _kernel = kernel;
+                _device = device;
+                _bar = bar;
+                _start = start;
+                Length = length;
+            }
+
+            public long Length { get; }
+
+            public ulong Read(long offset, int width)
+            {
+                Check(offset, width);
+                return _kernel.MappedRead(_device, _bar, _start + offset, width);
+            }
+
+            public void Write(long offset, int width, ulong value)
+            {
+                Check(offset, width);
+                _kernel.MappedWrite(_device, _bar, _start + offset, width, value);
+            }
+
+            public void Dispose() => _disposed = true;
+
+            private void Check(long offset, int width)
+            {
+                if (_disposed)
+                {
+                    throw new ObjectDisposedException(nameof(SimulatedMapping));
+                }
+
+                if (offset < 0 || offset + width > Length)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(offset), offset, "The access lies outside the mapping.");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,590 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Threading;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Devices;
+using VfioPolicy.AccessModel.Model;
+using VfioPolicy.Runtime.Kernel;
+
+namespace VfioPolicy.Runtime
+{
+    /// <summary>Interrupts, behaviors, resets and notifications of a <see cref="VfioDevice"/>.</summary>
+    public sealed partial class VfioDevice
+    {
+        private const int MaxMsiVectors = 32;
+        private const ushort PmStateMask = 0x3;
+        private const ushort PmNoSoftReset = 0x8;
+        private const ushort PmPmeStatus = 0x8000;
+        private const int D3Hot = 3;
+
+        private readonly List<VfioInterruptVector> _msiVectors = new List<VfioInterruptVector>();
+        private readonly List<VfioInterruptVector> _msixVectors = new List<VfioInterruptVector>();
+        private VfioInterruptVector? _intx;
+        private VfioInterruptVector? _errorNotification;
+        private VfioInterruptVector? _requestNotification;
+        private int[] _programmed = Array.Empty<int>();
+        private int _powerState;
+
+        /// <summary>The mechanism the device currently signals through, as the consumer's registers ask.</summary>
+        public VfioInterruptMode InterruptMode { get; private set; }
+
+        /// <summary>The INTx line's eventfd, or null when the device has no INTx (interrupt pin 0).</summary>
+        public VfioInterruptVector? Intx => _intx;
+
+        /// <summary>The MSI vectors the device offers (up to 32); the first 2^MME are armed while the consumer enables MSI.</summary>
+        public IReadOnlyList<VfioInterruptVector> MsiVectors => _msiVectors;
+
+        /// <summary>The MSI-X vectors (one per table entry); each is armed while MSI-X is enabled and the entry unmasked.</summary>
+        public IReadOnlyList<VfioInterruptVector> MsixVectors => _msixVectors;
+
+        /// <summary>How many vectors of the current mode VFIO was asked to set up.</summary>
+        public int ActiveVectorCount => _programmed.Length;
+
+        /// <summary>
+        /// Unmasks INTx after the consumer handled an interrupt: VFIO masks the line after each one (the device must be
+        /// acknowledged first, or it fires again at once).
+        /// </summary>
+        /// <exception cref="VfioException">INTx is not the current mode (<see cref="VfioErrorKind.InvalidAccess"/>), or the ioctl failed.</exception>
+        public void UnmaskIntx()
+        {
+            lock (Gate)
+            {
+                ThrowIfClosed();
+                if (InterruptMode != VfioInterruptMode.Intx)
+                {
+                    throw new VfioException(VfioErrorKind.InvalidAccess, "INTx unmask on " + Address, 0, "INTx is not the current interrupt mode (" + InterruptMode.ToString() + ")");
+                }
+
+                SetIrqs(VfioIrqSet.Unmask(VfioConstants.IntxIrqIndex, 0));
+            }
+        }
+
+        /// <summary>Resets the function through VFIO and restores what the policy keeps (see docs/runtime.md).</summary>
+        /// <exception cref="VfioException"><see cref="VfioErrorKind.CannotReset"/> when the device has no usable reset; a kernel error otherwise.</exception>
+        public void Reset()
+        {
+            lock (Gate)
+            {
+                ThrowIfClosed();
+                ResetLocked("VFIO_DEVICE_RESET");
+            }
+        }
+
+        /// <summary>
+        /// Waits up to <paramref name="timeoutMilliseconds"/> for the error or request notification and raises
+        /// <see cref="ErrorReported"/> / <see cref="ReleaseRequested"/> for what arrived; returns how many events were raised.
+        /// </summary>
+        public int PollNotifications(int timeoutMilliseconds)
+        {
+            var vectors = new List<VfioInterruptVector>();
+            if (_errorNotification is not null)
+            {
+                vectors.Add(_errorNotification);
+            }
+
+            if (_requestNotification is not null)
+            {
+                vectors.Add(_requestNotification);
+            }
+
+            if (vectors.Count == 0 || _closed)
+            {
+                if (timeoutMilliseconds > 0)
+                {
+                    Thread.Sleep(timeoutMilliseconds);
+                }
+
+                return 0;
+            }
+
+            Span<int> fds = stackalloc int[vectors.Count];
+            Span<bool> ready = stackalloc bool[vectors.Count];
+            for (int i = 0; i < vectors.Count; i++)
+            {
+                fds[i] = vectors[i].EventFd;
+            }
+
+            if (_kernel.Poll(fds, timeoutMilliseconds, ready) <= 0)
+            {
+                return 0;
+            }
+
+            int raised = 0;
+            for (int i = 0; i < vectors.Count; i++)
+            {
+                if (ready[i] && vectors[i].Consume() > 0)
+                {
+                    raised++;
+                    (ReferenceEquals(vectors[i], _errorNotification) ? ErrorReported : ReleaseRequested)?.Invoke(this, EventArgs.Empty);
+                }
+            }
+
+            return raised;
+        }
+
+        /// <summary>Starts a background thread that raises <see cref="ErrorReported"/> and <see cref="ReleaseRequested"/> as they arrive, until <see cref="Dispose"/>.</summary>
+        public void StartNotificationMonitor()
+        {
+            lock (Gate)
+            {
+                ThrowIfClosed();
+                if (_monitor is not null)
+                {
+                    return;
+                }
+
+                _monitor = new Thread(() =>
+                {
+                    while (!_closed)
+                    {
+                        PollNotifications(50);
+                    }
+                })
+                {
+                    IsBackground = true,
+                    Name = "vfio notifications " + Address,
+                };
+                _monitor.Start();
+            }
+        }
+
+        private IEnumerable<VfioInterruptVector> AllVectors()
+        {
+            if (_intx is not null)
+            {
+                yield return _intx;
+            }
+
+            foreach (VfioInterruptVector vector in _msiVectors)
+            {
+                yield return vector;
+            }
+
+            foreach (VfioInterruptVector vector in _msixVectors)
+            {
+                yield return vector;
+            }
+
+            if (_errorNotification is not null)
+            {
+                yield return _errorNotification;
+            }
+
+            if (_requestNotification is not null)
+            {
+                yield return _requestNotification;
+            }
+        }
+
+        private VfioInterruptVector CreateVector(int index, int vector) => new VfioInterruptVector(_kernel, index, vector, _kernel.CreateEventFd());
+
+        private void SetUpInterrupts(byte[] config)
+        {
+            if (_irqs[VfioConstants.IntxIrqIndex] is not null && config[InterruptPinOffset] != 0)
+            {
+                _intx = CreateVector(VfioConstants.IntxIrqIndex, 0);
+            }
+
+            if (_irqs[VfioConstants.MsiIrqIndex] is { } msi && FindCapability(0x05) is not null)
+            {
+                for (int vector = 0; vector < Math.Min(msi.Count, MaxMsiVectors); vector++)
+                {
+                    _msiVectors.Add(CreateVector(VfioConstants.MsiIrqIndex, vector));
+                }
+            }
+
+            if (_irqs[VfioConstants.MsixIrqIndex] is { } msix && _msix is not null)
+            {
+                for (int vector = 0; vector < Math.Min(msix.Count, _msix.Vectors); vector++)
+                {
+                    _msixVectors.Add(CreateVector(VfioConstants.MsixIrqIndex, vector));
+                }
+            }
+
+            if (_irqs[VfioConstants.ErrIrqIndex] is not null)
+            {
+                _errorNotification = CreateVector(VfioConstants.ErrIrqIndex, 0);
+                SetIrqs(VfioIrqSet.Trigger(VfioConstants.ErrIrqIndex, 0, new[] { _errorNotification.EventFd }));
+            }
+
+            if (_irqs[VfioConstants.ReqIrqIndex] is not null)
+            {
+                _requestNotification = CreateVector(VfioConstants.ReqIrqIndex, 0);
+                SetIrqs(VfioIrqSet.Trigger(VfioConstants.ReqIrqIndex, 0, new[] { _requestNotification.EventFd }));
+            }
+
+            _powerState = ConsumerPowerState();
+            RefreshCommand();
+            SyncInterrupts();
+        }
+
+        private void SetIrqs(VfioIrqSet request)
+        {
+            try
+            {
+                _kernel.SetIrqs(_deviceFd, request);
+            }
+            catch (VfioException error) when (error.Kind == VfioErrorKind.Kernel && !error.Operation.Contains(Address, StringComparison.Ordinal))
+            {
+                throw new VfioException(VfioErrorKind.Kernel, "VFIO_DEVICE_SET_IRQS (" + IndexName(request.Index) + ", " + request.Action.ToString() + ") on " + Address, error.Errno, error.Detail);
+            }
+        }
+
+        private static string IndexName(int index) => index switch
+        {
+            VfioConstants.IntxIrqIndex => "INTx",
+            VfioConstants.MsiIrqIndex => "MSI",
+            VfioConstants.MsixIrqIndex => "MSI-X",
+            VfioConstants.ErrIrqIndex => "ERR",
+            VfioConstants.ReqIrqIndex => "REQ",
+            _ => "index " + index.ToString(CultureInfo.InvariantCulture),
+        };
+
+        private void TearDownInterrupts()
+        {
+            try
+            {
+                switch (InterruptMode)
+                {
+                    case VfioInterruptMode.Intx:
+                        SetIrqs(VfioIrqSet.Disable(VfioConstants.IntxIrqIndex));
+                        break;
+                    case VfioInterruptMode.Msi:
+                        SetIrqs(VfioIrqSet.Disable(VfioConstants.MsiIrqIndex));
+                        break;
+                    case VfioInterruptMode.Msix:
+                        SetIrqs(VfioIrqSet.Disable(VfioConstants.MsixIrqIndex));
+                        break;
+                }
+            }
+            finally
+            {
+                InterruptMode = VfioInterruptMode.None;
+                _programmed = Array.Empty<int>();
+                foreach (VfioInterruptVector vector in AllVectors())
+                {
+                    if (vector.IrqIndex <= VfioConstants.MsixIrqIndex)
+                    {
+                        vector.Armed = false;
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Makes VFIO's interrupt setup what the consumer's registers ask for: MSI-X if enabled, else MSI if enabled
+        /// (2^MME vectors, capped by what the device offers), else INTx unless INTx Disable is set.
+        /// </summary>
+        private void SyncInterrupts()
+        {
+            VfioInterruptMode wanted = VfioInterruptMode.None;
+            int[] fds = Array.Empty<int>();
+            BoundCapability? msixCapability = FindCapability(0x11);
+            BoundCapability? msiCapability = FindCapability(0x05);
+            if (msixCapability is not null && _msix is not null && _msixVectors.Count > 0 && (ConsumerRegister(msixCapability.Info.Offset + 2, 2) & 0x8000) != 0)
+            {
+                wanted = VfioInterruptMode.Msix;
+                bool functionMasked = (ConsumerRegister(msixCapability.Info.Offset + 2, 2) & 0x4000) != 0;
+                fds = new int[_msixVectors.Count];
+                for (int i = 0; i < fds.Length; i++)
+                {
+                    VfioInterruptVector vector = _msixVectors[i];
+                    vector.MessageAddress = _msix.AddressOf(i);
+                    vector.MessageData = _msix.DataOf(i);
+                    fds[i] = functionMasked || _msix.IsMasked(i) ? -1 : vector.EventFd;
+                }
+            }
+            else if (msiCapability is not null && _msiVectors.Count > 0 && (ConsumerRegister(msiCapability.Info.Offset + 2, 2) & 1) != 0)
+            {
+                wanted = VfioInterruptMode.Msi;
+                fds = MsiEventFds(msiCapability.Info.Offset);
+            }
+            else if (_intx is not null && (_consumerCommand & CommandIntxDisable) == 0)
+            {
+                wanted = VfioInterruptMode.Intx;
+                fds = new[] { _intx.EventFd };
+            }
+
+            if (wanted != InterruptMode || fds.Length != _programmed.Length)
+            {
+                TearDownInterrupts();
+                if (wanted != VfioInterruptMode.None)
+                {
+                    SetIrqs(VfioIrqSet.Trigger(IndexOf(wanted), 0, fds));
+                }
+            }
+            else
+            {
+                // Same mode and size: reprogram only the vectors whose eventfd attachment changed (mask bits).
+                int first = -1;
+                int last = -1;
+                for (int i = 0; i < fds.Length; i++)
+                {
+                    if (fds[i] != _programmed[i])
+                    {
+                        first = first < 0 ? i : first;
+                        last = i;
+                    }
+                }
+
+                if (first >= 0)
+                {
+                    SetIrqs(VfioIrqSet.Trigger(IndexOf(wanted), first, new ArraySegment<int>(fds, first, last - first + 1)));
+                }
+            }
+
+            InterruptMode = wanted;
+            _programmed = fds;
+            IReadOnlyList<VfioInterruptVector> vectors = wanted == VfioInterruptMode.Msix ? _msixVectors : wanted == VfioInterruptMode.Msi ? _msiVectors : Array.Empty<VfioInterruptVector>();
+            for (int i = 0; i < vectors.Count; i++)
+            {
+                vectors[i].Armed = i < fds.Length && fds[i] >= 0;
+            }
+
+            if (_intx is not null)
+            {
+                _intx.Armed = wanted == VfioInterruptMode.Intx;
+            }
+        }
+
+        private static int IndexOf(VfioInterruptMode mode) => mode switch
+        {
+            VfioInterruptMode.Intx => VfioConstants.IntxIrqIndex,
+            VfioInterruptMode.Msi => VfioConstants.MsiIrqIndex,
+            _ => VfioConstants.MsixIrqIndex,
+        };
+
+        /// <summary>One eventfd per enabled MSI vector, -1 for a vector the consumer masked.</summary>
+        private int[] MsiEventFds(int capability)
+        {
+            uint flags = ConsumerRegister(capability + 2, 2);
+            int capable = (int)((flags >> 1) & 7);
+            int enabled = (int)((flags >> 4) & 7);
+            int count = Math.Min(1 << Math.Min(enabled, capable), _msiVectors.Count);
+            bool address64 = (flags & 0x80) != 0;
+            bool perVectorMask = (flags & 0x100) != 0;
+            ulong address = ConsumerRegister(capability + 4);
+            if (address64)
+            {
+                address |= (ulong)ConsumerRegister(capability + 8) << 32;
+            }
+
+            uint data = ConsumerRegister(capability + (address64 ? 0x0C : 0x08), 2);
+            uint mask = perVectorMask ? ConsumerRegister(capability + (address64 ? 0x10 : 0x0C)) : 0;
+            var fds = new int[count];
+            for (int i = 0; i < count; i++)
+            {
+                VfioInterruptVector vector = _msiVectors[i];
+                vector.MessageAddress = address;
+                vector.MessageData = (data & ~(uint)(count - 1)) | (uint)i; // multiple messages vary the low data bits
+                fds[i] = (mask & (1u << i)) != 0 ? -1 : vector.EventFd;
+            }
+
+            return fds;
+        }
+
+        private void OnMsixVectorMaskChanged(int vector) => SyncInterrupts();
+
+        private void OnBehaviorWrite(Behavior behavior, int registerOffset, int offset, int width, uint value)
+        {
+            switch (behavior)
+            {
+                case Behavior.Bar:
+                case Behavior.Rom:
+                    ApplyBarSizing(registerOffset);
+                    break;
+                case Behavior.Command:
+                    RefreshCommand();
+                    SyncInterrupts();
+                    break;
+                case Behavior.Msi:
+                case Behavior.Msix:
+                    SyncInterrupts();
+                    break;
+                case Behavior.Flr:
+                    if (RequestsFunctionReset(registerOffset, offset, width, value))
+                    {
+                        ResetLocked("function-level reset (consumer write at 0x" + offset.ToString("x3", CultureInfo.InvariantCulture) + ")");
+                    }
+
+                    break;
+                case Behavior.Pm:
+                    OnPowerControlWrite(registerOffset);
+                    break;
+            }
+        }
+
+        /// <summary>True when the write sets Initiate FLR: bit 15 of PCIe Device Control, bit 0 of AF Control.</summary>
+        private bool RequestsFunctionReset(int registerOffset, int offset, int width, uint value)
+        {
+            int bit = -1;
+            foreach (BoundCapability capability in Binding.Capabilities)
+            {
+                CapabilityInfo info = capability.Info;
+                if (!info.Extended && registerOffset >= info.Offset && registerOffset < info.Offset + info.Length)
+                {
+                    bit = info.Id == 0x10 ? 15 : info.Id == 0x13 ? 0 : -1;
+                }
+            }
+
+            int bitOffset = registerOffset + (bit / 8);
+            if (bit < 0 || bitOffset < offset || bitOffset >= offset + width)
+            {
+                return false;
+            }
+
+            return ((value >> (((bitOffset - offset) * 8) + (bit % 8))) & 1) != 0;
+        }
+
+        private int ConsumerPowerState()
+        {
+            BoundCapability? pm = FindCapability(0x01);
+            return pm is null ? 0 : (int)(ConsumerRegister(pm.Info.Offset + 4, 2) & PmStateMask);
+        }
+
+        /// <summary>The pm behavior: performs a virtualized state change on the hardware, and restores state after D3hot → D0 when the device lost it.</summary>
+        private void OnPowerControlWrite(int registerOffset)
+        {
+            int previous = _powerState;
+            int state = ConsumerPowerState();
+            _powerState = state;
+            if (state == previous)
+            {
+                return;
+            }
+
+            if ((Binding.VirtMask[registerOffset] & PmStateMask) != 0)
+            {
+                uint hardware = ReadHardware(registerOffset, 2);
+
+                // PME Status is write-1-to-clear: writing back what was read would clear it behind the host's back.
+                WriteHardware(registerOffset, 2, (hardware & ~(uint)(PmStateMask | PmPmeStatus)) | (uint)state);
+            }
+
+            if (previous == D3Hot && state == 0)
+            {
+                // PCI PM 1.2, 5.6.1: 10 ms of recovery time after D3hot -> D0 before the function is accessed.
+                Thread.Sleep(10);
+                if ((ReadHardware(registerOffset, 2) & PmNoSoftReset) == 0)
+                {
+                    RestoreAfterReset(ReadHardware(CommandOffset, 2) | HostDecodeBits(), KeptBarShadows());
+                }
+            }
+        }
+
+        private uint HostDecodeBits()
+        {
+            uint bits = 0;
+            for (int i = 0; i < 6; i++)
+            {
+                if (_bars[i] is { } bar)
+                {
+                    bits |= bar.IsIo ? CommandIo : CommandMemory;
+                }
+            }
+
+            return bits & Binding.VirtMask[CommandOffset];
+        }
+
+        private List<(int Offset, uint Value)> KeptBarShadows()
+        {
+            var kept = new List<(int Offset, uint Value)>();
+            foreach (BoundBehavior behavior in Binding.Behaviors)
+            {
+                if (behavior.Behavior == Behavior.Bar || behavior.Behavior == Behavior.Rom)
+                {
+                    kept.Add((behavior.Offset, _shadow.ReadShadow(behavior.Offset, 4)));
+                }
+            }
+
+            return kept;
+        }
+
+        private void ResetLocked(string what)
+        {
+            string operation = "VFIO_DEVICE_RESET on " + Address;
+            if (!CanReset)
+            {
+                throw new VfioException(
+                    VfioErrorKind.CannotReset,
+                    operation,
+                    0,
+                    what + " is impossible: the device reports no reset method (VFIO_DEVICE_FLAGS_RESET is clear); it has no function-level or power-management reset and cannot be reset alone on its bus (for example a device on the root bus)");
+            }
+
+            List<(int Offset, uint Value)> kept = KeptBarShadows();
+            uint command = ReadHardware(CommandOffset, 2);
+            TearDownInterrupts();
+            try
+            {
+                _kernel.ResetDevice(_deviceFd);
+            }
+            catch (VfioException error) when (error.Errno == VfioConstants.EINVAL || error.Errno == VfioConstants.ENOTTY || error.Errno == VfioConstants.ENODEV)
+            {
+                RestoreInterruptsAfterFailedReset();
+                throw new VfioException(VfioErrorKind.CannotReset, operation, error.Errno, "the kernel could not reset the function (" + what + ")");
+            }
+            catch (VfioException error)
+            {
+                RestoreInterruptsAfterFailedReset();
+                throw new VfioException(VfioErrorKind.Kernel, operation, error.Errno, error.Detail);
+            }
+
+            RestoreAfterReset(command, kept);
+        }
+
+        private void RestoreInterruptsAfterFailedReset()
+        {
+            try
+            {
+                SyncInterrupts();
+            }
+            catch (VfioException error)
+            {
+                RecordBehaviorError(error);
+            }
+        }
+
+        /// <summary>
+        /// After any reset: the host's BARs, ROM and Command back on the hardware, virtualized fields at their reset
+        /// values, the consumer's BAR addresses kept (the policy keeps them), the MSI-X table at its reset state, and
+        /// VFIO's interrupts matching the consumer's (reset) registers.
+        /// </summary>
+        private void RestoreAfterReset(uint hardwareCommand, List<(int Offset, uint Value)> keptBars)
+        {
+            for (int i = 0; i < 7; i++)
+            {
+                bool implemented = i == 6 ? _bars[6] is not null : _bars[i] is not null || (i > 0 && _bars[i - 1] is { Is64Bit: true });
+                int offset = i == 6 ? RomOffset : FirstBarOffset + (4 * i);
+                if (implemented && ReadHardware(offset, 4) != _hostBarRegisters[i])
+                {
+                    WriteHardware(offset, 4, _hostBarRegisters[i]);
+                }
+            }
+
+            if (ReadHardware(CommandOffset, 2) != hardwareCommand)
+            {
+                WriteHardware(CommandOffset, 2, hardwareCommand);
+            }
+
+            if (_firewall.ResetShadow() != AccessStatus.Ok)
+            {
+                throw new VfioException(VfioErrorKind.Kernel, "resetting the shadow of " + Address, _configHardware.LastError?.Errno ?? VfioConstants.EIO, "reading the hardware for fields initialised from it failed");
+            }
+
+            foreach ((int offset, uint value) in keptBars)
+            {
+                _shadow.WriteShadow(offset, 4, value);
+                ApplyBarSizing(offset);
+            }
+
+            _msix?.Reset();
+            RefreshCommand();
+            _powerState = ConsumerPowerState();
+            SyncInterrupts();
+            ResetCount++;
+        }
+    }
+}

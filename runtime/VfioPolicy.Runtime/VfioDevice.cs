@@ -1,0 +1,779 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Devices;
+using VfioPolicy.AccessModel.Interpretation;
+using VfioPolicy.AccessModel.Model;
+using VfioPolicy.Runtime.Kernel;
+
+namespace VfioPolicy.Runtime
+{
+    /// <summary>Where <see cref="VfioDevice.Open(string, ICompiledPolicy, IVfioKernel, VfioDeviceOptions?)"/> looks for things, and where audit events go.</summary>
+    public sealed record VfioDeviceOptions
+    {
+        /// <summary>The sysfs folder of PCI devices.</summary>
+        public string SysfsDevices { get; init; } = "/sys/bus/pci/devices";
+
+        /// <summary>The sysfs folder of IOMMU groups.</summary>
+        public string IommuGroups { get; init; } = "/sys/kernel/iommu_groups";
+
+        /// <summary>The folder of the VFIO character devices.</summary>
+        public string VfioDirectory { get; init; } = "/dev/vfio";
+
+        /// <summary>Where denied consumer writes are reported; null: a <see cref="AccessModel.Simulation.RecordingAuditSink"/> the device exposes.</summary>
+        public IAuditSink? Audit { get; init; }
+    }
+
+    /// <summary>
+    /// A PCI device opened through vfio-pci with a policy's firewall between the consumer and the hardware: config
+    /// space through the firewall, BARs mapped where allowed and trapped elsewhere, interrupts as eventfds programmed
+    /// from the consumer's virtual MSI/MSI-X registers, resets that restore what the policy keeps.
+    /// </summary>
+    /// <remarks>Thread-safe: consumer accesses are serialised on one lock per device.</remarks>
+    public sealed partial class VfioDevice : IDisposable
+    {
+        private const int CommandOffset = 0x04;
+        private const uint CommandIo = 0x1;
+        private const uint CommandMemory = 0x2;
+        private const uint CommandIntxDisable = 0x400;
+        private const int FirstBarOffset = 0x10;
+        private const int RomOffset = 0x30;
+        private const int InterruptPinOffset = 0x3d;
+
+        private readonly IVfioKernel _kernel;
+        private readonly int _containerFd;
+        private readonly int _groupFd;
+        private readonly int _deviceFd;
+        private readonly VfioRegionInfo?[] _regions;
+        private readonly VfioIrqInfo?[] _irqs;
+        private readonly VfioConfigHardware _configHardware;
+        private readonly List<VfioException> _behaviorErrors = new List<VfioException>();
+        private readonly VfioBar?[] _bars = new VfioBar?[7];
+        private readonly uint[] _hostBarRegisters = new uint[7];
+        private IConfigSpaceFirewall _firewall = null!;
+        private IShadowAccess _shadow = null!;
+        private uint _consumerCommand;
+        private MsixTable? _msix;
+        private Thread? _monitor;
+        private volatile bool _closed;
+
+        private VfioDevice(IVfioKernel kernel, string address, string sysfsPath, int group, int containerFd, int groupFd, int deviceFd)
+        {
+            _kernel = kernel;
+            Address = address;
+            SysfsPath = sysfsPath;
+            IommuGroup = group;
+            _containerFd = containerFd;
+            _groupFd = groupFd;
+            _deviceFd = deviceFd;
+            Info = kernel.GetDeviceInfo(deviceFd);
+            _regions = new VfioRegionInfo?[Math.Max(Info.RegionCount, VfioConstants.ConfigRegionIndex + 1)];
+            _irqs = new VfioIrqInfo?[Math.Max(Info.IrqCount, VfioConstants.ReqIrqIndex + 1)];
+            Describe(deviceFd);
+            VfioRegionInfo config = _regions[VfioConstants.ConfigRegionIndex]
+                ?? throw new VfioException(VfioErrorKind.Kernel, "VFIO_DEVICE_GET_REGION_INFO (config) on " + address, 0, "the device has no config region: is it a PCI device?");
+            ConfigSize = config.Size >= 4096 ? 4096 : 256;
+            _configHardware = new VfioConfigHardware(kernel, deviceFd, config.Offset, ConfigSize);
+            Audit = null!;
+            Binding = null!;
+            Identity = null!;
+        }
+
+        /// <summary>The PCI address, <c>dddd:bb:dd.f</c>.</summary>
+        public string Address { get; }
+
+        /// <summary>The device's sysfs folder.</summary>
+        public string SysfsPath { get; }
+
+        /// <summary>The IOMMU group number.</summary>
+        public int IommuGroup { get; }
+
+        /// <summary>What <c>VFIO_DEVICE_GET_INFO</c> said.</summary>
+        public VfioDeviceInfo Info { get; }
+
+        /// <summary>True when the device can be reset through VFIO.</summary>
+        public bool CanReset => Info.CanReset;
+
+        /// <summary>Every region that exists, by index.</summary>
+        public IReadOnlyList<VfioRegionInfo> Regions => _regions.Where(r => r is not null).Select(r => r!).ToArray();
+
+        /// <summary>Every IRQ index that exists.</summary>
+        public IReadOnlyList<VfioIrqInfo> Irqs => _irqs.Where(i => i is not null).Select(i => i!).ToArray();
+
+        /// <summary>The config-space size (256 or 4096).</summary>
+        public int ConfigSize { get; }
+
+        /// <summary>The identity read at open.</summary>
+        public DeviceIdentity Identity { get; private set; }
+
+        /// <summary>The policy bound to this device.</summary>
+        public BoundConfigSpace Binding { get; private set; }
+
+        /// <summary>The firewall every consumer config access goes through.</summary>
+        public IConfigSpaceFirewall Firewall => _firewall;
+
+        /// <summary>Where denied writes are reported.</summary>
+        public IAuditSink Audit { get; private set; }
+
+        /// <summary>The chain walk's and binder's warnings.</summary>
+        public IReadOnlyList<string> Warnings => Binding.Warnings;
+
+        /// <summary>The implemented BARs and the ROM, in index order.</summary>
+        public IReadOnlyList<VfioBar> Bars => _bars.Where(b => b is not null).Select(b => b!).ToArray();
+
+        /// <summary>The expansion ROM, or null when the device has none.</summary>
+        public VfioBar? Rom => _bars[VfioConstants.RomRegionIndex];
+
+        /// <summary>How many resets the runtime performed (explicit, FLR, or a D3hot→D0 transition that lost state).</summary>
+        public int ResetCount { get; private set; }
+
+        /// <summary>Behavior actions that failed during consumer writes (a consumer's write itself never fails for them).</summary>
+        public IReadOnlyList<VfioException> BehaviorErrors
+        {
+            get
+            {
+                lock (Gate)
+                {
+                    return _behaviorErrors.ToArray();
+                }
+            }
+        }
+
+        /// <summary>Raised when a behavior action fails (for example an FLR on a device that cannot reset).</summary>
+        public event EventHandler<VfioException>? BehaviorFailed;
+
+        /// <summary>Raised when the kernel signals an error (AER) on the device.</summary>
+        public event EventHandler? ErrorReported;
+
+        /// <summary>Raised when the host asks for the device back (the VFIO device request, e.g. an unbind).</summary>
+        public event EventHandler? ReleaseRequested;
+
+        internal object Gate { get; } = new object();
+
+        /// <summary>Opens <paramref name="device"/> (a PCI address or sysfs path) with a compiled policy's generated handler.</summary>
+        /// <exception cref="VfioException">The device cannot be opened; <see cref="VfioException.Kind"/> says why.</exception>
+        public static VfioDevice Open(string device, ICompiledPolicy policy, IVfioKernel kernel, VfioDeviceOptions? options = null)
+        {
+            if (policy is null)
+            {
+                throw new ArgumentNullException(nameof(policy));
+            }
+
+            return Open(device, policy.Model, policy.Name, policy.Open, kernel, options);
+        }
+
+        /// <summary>Opens <paramref name="device"/> with a policy loaded at run time, executed by the reference interpreter.</summary>
+        /// <exception cref="VfioException">The device cannot be opened; <see cref="VfioException.Kind"/> says why.</exception>
+        public static VfioDevice Open(string device, PolicyModel policy, IVfioKernel kernel, VfioDeviceOptions? options = null)
+        {
+            if (policy is null)
+            {
+                throw new ArgumentNullException(nameof(policy));
+            }
+
+            return Open(device, policy, policy.Name, (bound, hardware, audit, behaviors) => new PolicyInterpreter(bound, hardware, audit, behaviors), kernel, options);
+        }
+
+        /// <summary>The consumer reads <paramref name="length"/> (1 to 4) config bytes at <paramref name="offset"/>; anything but Ok changed nothing.</summary>
+        public AccessStatus TryReadConfig(int offset, int length, out uint value)
+        {
+            lock (Gate)
+            {
+                ThrowIfClosed();
+                return _firewall.Read(offset, length, out value);
+            }
+        }
+
+        /// <summary>The consumer writes <paramref name="length"/> (1 to 4) config bytes at <paramref name="offset"/>.</summary>
+        public AccessStatus TryWriteConfig(int offset, int length, uint value)
+        {
+            lock (Gate)
+            {
+                ThrowIfClosed();
+                AccessStatus status = _firewall.Write(offset, length, value);
+                if (status == AccessStatus.Ok && offset <= CommandOffset + 1 && offset + length > CommandOffset)
+                {
+                    RefreshCommand();
+                }
+
+                return status;
+            }
+        }
+
+        /// <summary>A consumer config read that throws on failure.</summary>
+        /// <exception cref="VfioException">Out of range or bad length (<see cref="VfioErrorKind.InvalidAccess"/>), or the hardware failed.</exception>
+        public uint ReadConfig(int offset, int length)
+        {
+            AccessStatus status = TryReadConfig(offset, length, out uint value);
+            ThrowOnStatus(status, "config read", offset, length);
+            return value;
+        }
+
+        /// <summary>A consumer config write that throws on failure.</summary>
+        /// <exception cref="VfioException">Out of range or bad length (<see cref="VfioErrorKind.InvalidAccess"/>), or the hardware failed.</exception>
+        public void WriteConfig(int offset, int length, uint value)
+        {
+            ThrowOnStatus(TryWriteConfig(offset, length, value), "config write", offset, length);
+        }
+
+        /// <summary>BAR <paramref name="index"/> (0 to 5), or the ROM for 6.</summary>
+        /// <exception cref="VfioException">The BAR is not implemented (<see cref="VfioErrorKind.InvalidAccess"/>).</exception>
+        public VfioBar Bar(int index)
+        {
+            if (index < 0 || index >= _bars.Length || _bars[index] is null)
+            {
+                throw new VfioException(VfioErrorKind.InvalidAccess, "BAR" + index.ToString(CultureInfo.InvariantCulture) + " of " + Address, 0, "the device does not implement it");
+            }
+
+            return _bars[index]!;
+        }
+
+        /// <summary>Closes the device: interrupts off, mappings gone, descriptors closed. Idempotent.</summary>
+        public void Dispose()
+        {
+            Thread? monitor;
+            lock (Gate)
+            {
+                if (_closed)
+                {
+                    return;
+                }
+
+                _closed = true;
+                monitor = _monitor;
+                try
+                {
+                    TearDownInterrupts();
+                }
+                catch (VfioException error)
+                {
+                    // Closing the device fd below releases its interrupts anyway; keep the reason for diagnostics.
+                    _behaviorErrors.Add(error);
+                }
+
+                foreach (VfioBar? bar in _bars)
+                {
+                    bar?.Unmap();
+                }
+            }
+
+            monitor?.Join();
+            foreach (VfioInterruptVector vector in AllVectors())
+            {
+                _kernel.Close(vector.EventFd);
+            }
+
+            _kernel.Close(_deviceFd);
+            _kernel.Close(_groupFd);
+            _kernel.Close(_containerFd);
+        }
+
+        internal void ThrowIfClosed()
+        {
+            if (_closed)
+            {
+                throw new VfioException(VfioErrorKind.Closed, "access to " + Address, 0, "the device has been closed");
+            }
+        }
+
+        /// <summary>True when the consumer's Command (and ROM enable) let it reach <paramref name="bar"/>.</summary>
+        internal bool DecodeEnabled(VfioBar bar)
+        {
+            if (bar.IsRom)
+            {
+                return (_consumerCommand & CommandMemory) != 0 && (ConsumerRegister(RomOffset) & 1) != 0;
+            }
+
+            return (_consumerCommand & (bar.IsIo ? CommandIo : CommandMemory)) != 0;
+        }
+
+        internal ulong ReadRegion(VfioRegionInfo region, long offset, int width)
+        {
+            Span<byte> buffer = stackalloc byte[8];
+            string operation = "pread of " + width.ToString(CultureInfo.InvariantCulture) + " bytes at 0x" + offset.ToString("x", CultureInfo.InvariantCulture) + " of region " + region.Index.ToString(CultureInfo.InvariantCulture) + " of " + Address;
+            try
+            {
+                if (_kernel.PRead(_deviceFd, buffer.Slice(0, width), region.Offset + offset) != width)
+                {
+                    throw new VfioException(VfioErrorKind.Kernel, operation, 0, "short read");
+                }
+            }
+            catch (VfioException error) when (error.Kind == VfioErrorKind.Kernel && error.Operation != operation)
+            {
+                throw new VfioException(VfioErrorKind.Kernel, operation, error.Errno, string.Empty);
+            }
+
+            ulong value = 0;
+            for (int b = width - 1; b >= 0; b--)
+            {
+                value = (value << 8) | buffer[b];
+            }
+
+            return value;
+        }
+
+        internal void WriteRegion(VfioRegionInfo region, long offset, int width, ulong value)
+        {
+            Span<byte> buffer = stackalloc byte[8];
+            for (int b = 0; b < width; b++)
+            {
+                buffer[b] = (byte)(value >> (8 * b));
+            }
+
+            string operation = "pwrite of " + width.ToString(CultureInfo.InvariantCulture) + " bytes at 0x" + offset.ToString("x", CultureInfo.InvariantCulture) + " of region " + region.Index.ToString(CultureInfo.InvariantCulture) + " of " + Address;
+            try
+            {
+                if (_kernel.PWrite(_deviceFd, buffer.Slice(0, width), region.Offset + offset) != width)
+                {
+                    throw new VfioException(VfioErrorKind.Kernel, operation, 0, "short write");
+                }
+            }
+            catch (VfioException error) when (error.Kind == VfioErrorKind.Kernel && error.Operation != operation)
+            {
+                throw new VfioException(VfioErrorKind.Kernel, operation, error.Errno, string.Empty);
+            }
+        }
+
+        private static VfioDevice Open(
+            string device,
+            PolicyModel model,
+            string policyName,
+            Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IBehaviorHost?, IConfigSpaceFirewall> openFirewall,
+            IVfioKernel kernel,
+            VfioDeviceOptions? options)
+        {
+            if (device is null)
+            {
+                throw new ArgumentNullException(nameof(device));
+            }
+
+            if (kernel is null)
+            {
+                throw new ArgumentNullException(nameof(kernel));
+            }
+
+            options ??= new VfioDeviceOptions();
+            (string address, string sysfsPath) = ResolveDevice(device, options, kernel);
+            int group = ResolveGroup(address, sysfsPath, options, kernel);
+
+            var opened = new List<int>();
+            try
+            {
+                string containerPath = options.VfioDirectory + "/vfio";
+                string groupPath = options.VfioDirectory + "/" + group.ToString(CultureInfo.InvariantCulture);
+                int containerFd = OpenFile(kernel, containerPath, "the VFIO container");
+                opened.Add(containerFd);
+                int version = kernel.GetApiVersion(containerFd);
+                if (version != VfioConstants.ApiVersion)
+                {
+                    throw new VfioException(VfioErrorKind.UnsupportedKernel, "VFIO_GET_API_VERSION on " + containerPath, 0, "the kernel speaks VFIO API " + version.ToString(CultureInfo.InvariantCulture) + "; the runtime speaks " + VfioConstants.ApiVersion.ToString(CultureInfo.InvariantCulture));
+                }
+
+                uint iommu = kernel.CheckExtension(containerFd, VfioConstants.Type1v2Iommu) ? VfioConstants.Type1v2Iommu
+                    : kernel.CheckExtension(containerFd, VfioConstants.Type1Iommu) ? VfioConstants.Type1Iommu
+                    : throw new VfioException(VfioErrorKind.UnsupportedKernel, "VFIO_CHECK_EXTENSION on " + containerPath, 0, "the kernel offers no type1 IOMMU");
+
+                int groupFd = OpenFile(kernel, groupPath, "IOMMU group " + group.ToString(CultureInfo.InvariantCulture));
+                opened.Add(groupFd);
+                VfioGroupFlags status = kernel.GetGroupStatus(groupFd);
+                if ((status & VfioGroupFlags.Viable) == 0)
+                {
+                    throw new VfioException(VfioErrorKind.GroupNotViable, "VFIO_GROUP_GET_STATUS on " + groupPath, 0, DescribeGroup(kernel, options, group, address));
+                }
+
+                kernel.SetContainer(groupFd, containerFd);
+                kernel.SetIommu(containerFd, iommu);
+                int deviceFd = kernel.GetDeviceFd(groupFd, address);
+                opened.Add(deviceFd);
+
+                var vfio = new VfioDevice(kernel, address, sysfsPath, group, containerFd, groupFd, deviceFd);
+                try
+                {
+                    vfio.Initialise(model, policyName, openFirewall, options);
+                }
+                catch
+                {
+                    vfio.Dispose();
+                    opened.Clear();
+                    throw;
+                }
+
+                return vfio;
+            }
+            catch
+            {
+                for (int i = opened.Count - 1; i >= 0; i--)
+                {
+                    kernel.Close(opened[i]);
+                }
+
+                throw;
+            }
+        }
+
+        private static (string Address, string SysfsPath) ResolveDevice(string device, VfioDeviceOptions options, IVfioKernel kernel)
+        {
+            string trimmed = device.Trim().TrimEnd('/');
+            string candidate = trimmed.Contains('/') ? trimmed.Substring(trimmed.LastIndexOf('/') + 1) : trimmed;
+            if (!ConfigDumpReader.TryNormalizeSlot(candidate, out string address))
+            {
+                throw new VfioException(VfioErrorKind.DeviceNotFound, "resolving " + device, 0, "expected a PCI address (DDDD:BB:DD.F or BB:DD.F) or a sysfs device path");
+            }
+
+            string sysfsPath = trimmed.Contains('/') ? trimmed : options.SysfsDevices + "/" + address;
+            if (!kernel.Exists(sysfsPath))
+            {
+                throw new VfioException(VfioErrorKind.DeviceNotFound, "resolving " + device, VfioConstants.ENOENT, "no PCI device at " + sysfsPath);
+            }
+
+            return (address, sysfsPath);
+        }
+
+        private static int ResolveGroup(string address, string sysfsPath, VfioDeviceOptions options, IVfioKernel kernel)
+        {
+            string? driver = kernel.ReadLink(sysfsPath + "/driver");
+            string driverName = driver is null ? string.Empty : LastComponent(driver);
+            if (driverName != "vfio-pci")
+            {
+                string now = driver is null ? "it is bound to no driver" : "it is bound to " + driverName;
+                throw new VfioException(
+                    VfioErrorKind.NotBoundToVfioPci,
+                    "reading " + sysfsPath + "/driver",
+                    0,
+                    address + " is not bound to vfio-pci (" + now + "); bind it: echo vfio-pci > " + sysfsPath + "/driver_override; echo " + address + " > /sys/bus/pci/drivers_probe");
+            }
+
+            string? link = kernel.ReadLink(sysfsPath + "/iommu_group");
+            if (link is null || !int.TryParse(LastComponent(link), NumberStyles.None, CultureInfo.InvariantCulture, out int group))
+            {
+                throw new VfioException(
+                    VfioErrorKind.NoIommuGroup,
+                    "reading " + sysfsPath + "/iommu_group",
+                    VfioConstants.ENOENT,
+                    address + " has no IOMMU group: the IOMMU is off or absent (boot with intel_iommu=on or amd_iommu=on)");
+            }
+
+            return group;
+        }
+
+        private static string DescribeGroup(IVfioKernel kernel, VfioDeviceOptions options, int group, string address)
+        {
+            string folder = options.IommuGroups + "/" + group.ToString(CultureInfo.InvariantCulture) + "/devices";
+            var others = new List<string>();
+            foreach (string member in kernel.ListDirectory(folder))
+            {
+                if (member == address)
+                {
+                    continue;
+                }
+
+                string? driver = kernel.ReadLink(options.SysfsDevices + "/" + member + "/driver");
+                string name = driver is null ? "no driver" : LastComponent(driver);
+                if (name != "vfio-pci" && name != "pci-stub" && driver is not null)
+                {
+                    others.Add(member + " (bound to " + name + ")");
+                }
+            }
+
+            string who = others.Count == 0 ? "another device of the group is bound to a host driver" : string.Join(", ", others) + (others.Count == 1 ? " is" : " are") + " bound to a host driver";
+            return "IOMMU group " + group.ToString(CultureInfo.InvariantCulture) + " is not viable: " + who + "; bind every device of the group to vfio-pci (or unbind it) first";
+        }
+
+        private static int OpenFile(IVfioKernel kernel, string path, string what)
+        {
+            try
+            {
+                return kernel.Open(path);
+            }
+            catch (VfioException error) when (error.Errno == VfioConstants.EACCES || error.Errno == VfioConstants.EPERM)
+            {
+                throw new VfioException(VfioErrorKind.PermissionDenied, "open " + path, error.Errno, "no permission to open " + what + " (root-only by default: run as root or chown the file to this user)");
+            }
+            catch (VfioException error) when (error.Errno == VfioConstants.ENOENT)
+            {
+                throw new VfioException(VfioErrorKind.Kernel, "open " + path, error.Errno, what + " does not exist: is the vfio-pci module loaded?");
+            }
+        }
+
+        private static string LastComponent(string path)
+        {
+            string trimmed = path.TrimEnd('/');
+            int slash = trimmed.LastIndexOf('/');
+            return slash < 0 ? trimmed : trimmed.Substring(slash + 1);
+        }
+
+        private void Describe(int deviceFd)
+        {
+            for (int index = 0; index < Info.RegionCount; index++)
+            {
+                try
+                {
+                    VfioRegionInfo region = _kernel.GetRegionInfo(deviceFd, index);
+                    _regions[index] = region.Size > 0 ? region : null;
+                }
+                catch (VfioException error) when (error.Errno == VfioConstants.EINVAL)
+                {
+                    // Normal: the VGA region of a non-VGA device.
+                }
+            }
+
+            for (int index = 0; index < Info.IrqCount; index++)
+            {
+                try
+                {
+                    VfioIrqInfo irq = _kernel.GetIrqInfo(deviceFd, index);
+                    _irqs[index] = irq.Count > 0 ? irq : null;
+                }
+                catch (VfioException error) when (error.Errno == VfioConstants.EINVAL)
+                {
+                    // Normal: the ERR index of a conventional PCI device.
+                }
+            }
+        }
+
+        private void Initialise(
+            PolicyModel model,
+            string policyName,
+            Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IBehaviorHost?, IConfigSpaceFirewall> openFirewall,
+            VfioDeviceOptions options)
+        {
+            byte[] config = new byte[ConfigSize];
+            VfioRegionInfo configRegion = _regions[VfioConstants.ConfigRegionIndex]!;
+            if (_kernel.PRead(_deviceFd, config, configRegion.Offset) != ConfigSize)
+            {
+                throw new VfioException(VfioErrorKind.Kernel, "pread of config space of " + Address, 0, "short read");
+            }
+
+            Identity = DeviceIdentityReader.Read(config);
+            if (!PolicyMatcher.Matches(model, Identity))
+            {
+                throw new VfioException(
+                    VfioErrorKind.PolicyMismatch,
+                    "binding policy '" + policyName + "' to " + Address,
+                    0,
+                    string.Format(CultureInfo.InvariantCulture, "the policy's match lines do not select device {0:x4}:{1:x4} (subsystem {2:x4}:{3:x4}, class {4:x6})", Identity.Vendor, Identity.Device, Identity.SubsystemVendor, Identity.Subsystem, Identity.ClassCode));
+            }
+
+            Binding = DeviceBinder.Bind(model, config);
+            Audit = options.Audit ?? new AccessModel.Simulation.RecordingAuditSink();
+            for (int i = 0; i < 6; i++)
+            {
+                _hostBarRegisters[i] = Dword(config, FirstBarOffset + (4 * i));
+            }
+
+            _hostBarRegisters[6] = Dword(config, RomOffset);
+            EnableHostDecode(config);
+
+            try
+            {
+                _firewall = openFirewall(Binding, _configHardware, Audit, new BehaviorHost(this));
+            }
+            catch (InvalidOperationException error)
+            {
+                throw new VfioException(VfioErrorKind.Kernel, "opening the firewall of " + Address, _configHardware.LastError?.Errno ?? 0, error.Message);
+            }
+
+            _shadow = _firewall as IShadowAccess
+                ?? throw new NotSupportedException("The firewall of policy '" + policyName + "' does not expose its shadow (IShadowAccess); the runtime needs it for BAR sizing and interrupts.");
+
+            SetUpBars(config);
+            SetUpInterrupts(config);
+            ApplyAllBarSizing();
+            RefreshCommand();
+        }
+
+        private static uint Dword(byte[] config, int offset) => (uint)(config[offset] | (config[offset + 1] << 8) | (config[offset + 2] << 16) | (config[offset + 3] << 24));
+
+        /// <summary>
+        /// When the policy virtualizes the decode bits, the consumer's choice lives in the shadow and gates access in
+        /// the runtime, so the hardware must decode regardless (vfio-pci normally leaves it on; a reset clears it).
+        /// </summary>
+        private void EnableHostDecode(byte[] config)
+        {
+            uint wanted = 0;
+            for (int i = 0; i < 6; i++)
+            {
+                if (_regions[i] is not null)
+                {
+                    wanted |= (_hostBarRegisters[i] & 1) != 0 ? CommandIo : CommandMemory;
+                }
+            }
+
+            if (_regions[VfioConstants.RomRegionIndex] is not null)
+            {
+                wanted |= CommandMemory;
+            }
+
+            wanted &= Binding.VirtMask[CommandOffset];
+            uint command = (uint)(config[CommandOffset] | (config[CommandOffset + 1] << 8));
+            if ((command & wanted) != wanted)
+            {
+                WriteHardware(CommandOffset, 2, command | wanted);
+            }
+        }
+
+        private void WriteHardware(int offset, int width, uint value)
+        {
+            if (!_configHardware.TryWrite(offset, width, value))
+            {
+                throw _configHardware.LastError ?? new VfioException(VfioErrorKind.Kernel, "pwrite of config space of " + Address, 0, string.Empty);
+            }
+        }
+
+        private uint ReadHardware(int offset, int width)
+        {
+            if (!_configHardware.TryRead(offset, width, out uint value))
+            {
+                throw _configHardware.LastError ?? new VfioException(VfioErrorKind.Kernel, "pread of config space of " + Address, 0, string.Empty);
+            }
+
+            return value;
+        }
+
+        /// <summary>The consumer's view of a config register (through the firewall).</summary>
+        private uint ConsumerRegister(int offset, int width = 4)
+        {
+            return _firewall.Read(offset, width, out uint value) == AccessStatus.Ok ? value : 0;
+        }
+
+        private void RefreshCommand() => _consumerCommand = ConsumerRegister(CommandOffset, 2);
+
+        private void SetUpBars(byte[] config)
+        {
+            _msix = CreateMsixTable(config);
+            for (int index = 0; index <= VfioConstants.RomRegionIndex; index++)
+            {
+                VfioRegionInfo? region = _regions[index];
+                if (region is null || (index > 0 && index < 6 && _bars[index - 1] is { Is64Bit: true }))
+                {
+                    continue;
+                }
+
+                uint typeBits = index == VfioConstants.RomRegionIndex ? 0 : (_hostBarRegisters[index] & 1) != 0 ? _hostBarRegisters[index] & 0x3 : _hostBarRegisters[index] & 0xF;
+                var bar = new VfioBar(this, region, typeBits, _msix is not null && (_msix.TableBar == index || _msix.PbaBar == index) ? _msix : null);
+                _bars[index] = bar;
+                bar.MapAllowedAreas(_kernel, _deviceFd);
+            }
+        }
+
+        private MsixTable? CreateMsixTable(byte[] config)
+        {
+            BoundCapability? capability = FindCapability(0x11);
+            if (capability is null)
+            {
+                return null;
+            }
+
+            int start = capability.Info.Offset;
+            int vectors = (int)((config[start + 2] | (config[start + 3] << 8)) & 0x7FF) + 1;
+            uint table = Dword(config, start + 4);
+            uint pba = Dword(config, start + 8);
+            return new MsixTable(vectors, (int)(table & 7), table & ~7u, (int)(pba & 7), pba & ~7u, OnMsixVectorMaskChanged);
+        }
+
+        private BoundCapability? FindCapability(int id)
+        {
+            foreach (BoundCapability capability in Binding.Capabilities)
+            {
+                if (!capability.Info.Extended && capability.Info.Id == id && capability.Bound && !capability.Hidden)
+                {
+                    return capability;
+                }
+            }
+
+            return null;
+        }
+
+        private void ApplyAllBarSizing()
+        {
+            foreach (BoundBehavior behavior in Binding.Behaviors)
+            {
+                if (behavior.Behavior == Behavior.Bar || behavior.Behavior == Behavior.Rom)
+                {
+                    ApplyBarSizing(behavior.Offset);
+                }
+            }
+        }
+
+        /// <summary>Makes the shadow of the BAR register at <paramref name="registerOffset"/> what a real BAR would read after the consumer's write.</summary>
+        private void ApplyBarSizing(int registerOffset)
+        {
+            uint written = _shadow.ReadShadow(registerOffset, 4);
+            _shadow.WriteShadow(registerOffset, 4, BarRegisterValue(registerOffset, written));
+        }
+
+        /// <summary>A BAR register's value after <paramref name="written"/>: address bits above the size kept, type bits the hardware's, the rest 0.</summary>
+        internal uint BarRegisterValue(int registerOffset, uint written)
+        {
+            if (registerOffset == RomOffset)
+            {
+                VfioBar? rom = _bars[VfioConstants.RomRegionIndex];
+                return rom is null ? 0 : (written & (uint)~(rom.Size - 1) & 0xFFFFF800u) | (written & 1);
+            }
+
+            int index = (registerOffset - FirstBarOffset) / 4;
+            if (index < 0 || index > 5)
+            {
+                return written;
+            }
+
+            if (index > 0 && _bars[index - 1] is { Is64Bit: true } lower)
+            {
+                return written & (uint)(~(ulong)(lower.Size - 1) >> 32);
+            }
+
+            VfioBar? bar = _bars[index];
+            if (bar is null)
+            {
+                return 0; // an unimplemented BAR reads 0, so sizing finds nothing there
+            }
+
+            uint mask = bar.IsIo ? 0xFFFFFFFCu : 0xFFFFFFF0u;
+            return (written & (uint)~(ulong)(bar.Size - 1) & mask) | bar.TypeBits;
+        }
+
+        private static void ThrowOnStatus(AccessStatus status, string what, int offset, int length)
+        {
+            if (status == AccessStatus.Ok)
+            {
+                return;
+            }
+
+            string operation = string.Format(CultureInfo.InvariantCulture, "{0} of {1} bytes at 0x{2:x3}", what, length, offset);
+            throw status == AccessStatus.HardwareError
+                ? new VfioException(VfioErrorKind.Kernel, operation, VfioConstants.EIO, "the device's config region failed the access; nothing changed")
+                : new VfioException(VfioErrorKind.InvalidAccess, operation, 0, status == AccessStatus.InvalidLength ? "the length must be 1 to 4 bytes" : "the access lies outside config space");
+        }
+
+        private void RecordBehaviorError(VfioException error)
+        {
+            _behaviorErrors.Add(error);
+            BehaviorFailed?.Invoke(this, error);
+        }
+
+        /// <summary>Routes the firewall's behavior callbacks to the device.</summary>
+        private sealed class BehaviorHost : IBehaviorHost
+        {
+            private readonly VfioDevice _device;
+
+            public BehaviorHost(VfioDevice device) => _device = device;
+
+            public void OnWrite(Behavior behavior, int registerOffset, int offset, int width, uint value)
+            {
+                // The firewall calls this while opening (never: no writes) and during consumer writes, under Gate.
+                try
+                {
+                    _device.OnBehaviorWrite(behavior, registerOffset, offset, width, value);
+                }
+                catch (VfioException error)
+                {
+                    _device.RecordBehaviorError(error);
+                }
+            }
+        }
+    }
+}

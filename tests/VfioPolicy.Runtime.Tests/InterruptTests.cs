@@ -1,0 +1,199 @@
+using System.Threading;
+using VfioPolicy.Runtime.Kernel;
+using VfioPolicy.Runtime.Simulation;
+using Xunit;
+
+namespace VfioPolicy.Runtime.Tests
+{
+    public sealed class InterruptTests
+    {
+        private const int Command = 0x04;
+        private const int EduMsi = 0x40;
+
+        [Fact]
+        public void INTx_is_armed_at_open_and_needs_an_unmask_after_each_interrupt()
+        {
+            SimulatedPciDevice edu = Devices.Edu();
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu));
+            device.WriteConfig(Command, 2, 0x2);
+            VfioBar bar0 = device.Bar(0);
+            Assert.Equal(VfioInterruptMode.Intx, device.InterruptMode);
+
+            for (int round = 0; round < 2; round++)
+            {
+                bar0.Write(0x60, 4, 1);
+                Assert.True(device.Intx!.Wait(1000));
+                bar0.Write(0x60, 4, 1); // masked by VFIO until unmasked: nothing arrives
+                Assert.False(device.Intx.Wait(0));
+                bar0.Write(0x64, 4, 1); // acknowledge on the device, then unmask
+                device.UnmaskIntx();
+            }
+
+            Assert.False(edu.IntxMasked);
+        }
+
+        [Fact]
+        public void INTx_Disable_in_Command_takes_the_line_down_and_clearing_it_brings_it_back()
+        {
+            SimulatedPciDevice edu = Devices.Edu();
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu));
+
+            device.WriteConfig(Command, 2, 0x0402);
+            Assert.Equal(VfioInterruptMode.None, device.InterruptMode);
+            Assert.Null(edu.EnabledIrqIndex);
+            device.Bar(0).Write(0x60, 4, 1);
+            Assert.False(device.Intx!.Wait(0));
+
+            device.WriteConfig(Command, 2, 0x0002);
+            Assert.Equal(VfioInterruptMode.Intx, device.InterruptMode);
+            Assert.True(device.Intx.Wait(1000)); // the line was still asserted: it fires once armed
+        }
+
+        [Fact]
+        public void Enabling_MSI_in_the_virtual_capability_programs_VFIO_and_the_interrupt_reaches_the_eventfd()
+        {
+            SimulatedPciDevice edu = Devices.Edu();
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu));
+            device.WriteConfig(Command, 2, 0x6);
+            device.WriteConfig(EduMsi + 4, 4, 0xFEE0_1000);
+            device.WriteConfig(EduMsi + 12, 2, 0x4041);
+            device.WriteConfig(EduMsi + 2, 2, 0x0001);
+
+            Assert.Equal(VfioInterruptMode.Msi, device.InterruptMode);
+            Assert.Equal(1, device.ActiveVectorCount);
+            Assert.Equal(VfioConstants.MsiIrqIndex, edu.EnabledIrqIndex);
+            Assert.Equal(0xFEE0_1000UL, device.MsiVectors[0].MessageAddress);
+            Assert.Equal(0x4041u, device.MsiVectors[0].MessageData);
+            Assert.Equal(0u, edu.PeekConfig(EduMsi + 2, 2) & 1); // the hardware enable is VFIO's business
+
+            for (int i = 0; i < 3; i++)
+            {
+                device.Bar(0).Write(0x60, 4, 1);
+                Assert.True(device.MsiVectors[0].Wait(1000));
+            }
+
+            Assert.False(device.Intx!.Wait(0));
+            device.WriteConfig(EduMsi + 2, 2, 0x0000);
+            Assert.Equal(VfioInterruptMode.Intx, device.InterruptMode);
+        }
+
+        [Fact]
+        public void Multiple_Message_Enable_decides_the_vector_count_up_to_what_the_device_offers()
+        {
+            byte[] image = Devices.EduImage();
+            image[EduMsi + 2] = 0x86; // 64-bit, Multiple Message Capable = 8 vectors
+            SimulatedPciDevice edu = Devices.Edu(image);
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu));
+            Assert.Equal(8, device.MsiVectors.Count);
+
+            device.WriteConfig(EduMsi + 2, 2, 0x0021); // enable, MME = 2: 4 vectors
+            Assert.Equal(4, device.ActiveVectorCount);
+            Assert.Equal(4, edu.VectorEventFds.Length);
+
+            device.WriteConfig(EduMsi + 2, 2, 0x0031); // MME = 3: 8 vectors; VFIO needs a disable first
+            Assert.Equal(8, device.ActiveVectorCount);
+            Assert.Equal(8, edu.VectorEventFds.Length);
+
+            edu.RaiseInterrupt(5);
+            Assert.True(device.MsiVectors[5].Wait(1000));
+            Assert.False(device.MsiVectors[4].Wait(0));
+        }
+
+        [Fact]
+        public void MSI_X_vectors_follow_the_emulated_table_and_the_function_mask()
+        {
+            SimulatedPciDevice nic = Devices.E1000e();
+            using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("strict"), new SimulatedVfioKernel(nic));
+            device.WriteConfig(Command, 2, 0x6);
+            VfioBar table = device.Bar(3);
+            int msix = nic.Capability(0x11)!.Value;
+
+            device.WriteConfig(msix + 2, 2, 0x8000);
+            Assert.Equal(VfioInterruptMode.Msix, device.InterruptMode);
+            Assert.Equal(5, device.ActiveVectorCount);
+            Assert.All(nic.VectorEventFds, fd => Assert.Equal(-1, fd)); // every entry starts masked
+
+            table.Write(0x10, 8, 0xFEE0_2000);
+            table.Write(0x18, 4, 0x51);
+            table.Write(0x1C, 4, 0); // unmask vector 1
+            Assert.Equal(device.MsixVectors[1].EventFd, nic.VectorEventFds[1]);
+            Assert.True(device.MsixVectors[1].Armed);
+            Assert.Equal(0xFEE0_2000UL, device.MsixVectors[1].MessageAddress);
+            Assert.Equal(0x51u, device.MsixVectors[1].MessageData);
+            nic.RaiseInterrupt(1);
+            Assert.True(device.MsixVectors[1].Wait(1000));
+
+            device.WriteConfig(msix + 2, 2, 0xC000); // function mask
+            Assert.Equal(-1, nic.VectorEventFds[1]);
+            nic.RaiseInterrupt(1);
+            Assert.False(device.MsixVectors[1].Wait(0));
+
+            device.WriteConfig(msix + 2, 2, 0x8000);
+            table.Write(0x1C, 4, 1); // mask vector 1 again
+            Assert.Equal(-1, nic.VectorEventFds[1]);
+            Assert.False(device.MsixVectors[1].Armed);
+
+            device.WriteConfig(msix + 2, 2, 0x0000);
+            Assert.Equal(VfioInterruptMode.Intx, device.InterruptMode);
+        }
+
+        [Fact]
+        public void Unmasking_INTx_outside_INTx_mode_is_InvalidAccess()
+        {
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(Devices.Edu()));
+            device.WriteConfig(EduMsi + 2, 2, 0x0001);
+            Assert.Equal(VfioErrorKind.InvalidAccess, Assert.Throws<VfioException>(() => device.UnmaskIntx()).Kind);
+        }
+
+        [Fact]
+        public void A_failing_SET_IRQS_during_a_consumer_write_is_recorded_and_the_write_still_succeeds()
+        {
+            var kernel = new SimulatedVfioKernel(Devices.Edu());
+            using VfioDevice device = Devices.OpenEdu(kernel);
+            VfioException? raised = null;
+            device.BehaviorFailed += (_, error) => raised = error;
+            kernel.InjectFault("VFIO_DEVICE_SET_IRQS", VfioConstants.EINVAL);
+
+            device.WriteConfig(EduMsi + 2, 2, 0x0001);
+
+            VfioException recorded = Assert.Single(device.BehaviorErrors);
+            Assert.Same(recorded, raised);
+            Assert.Equal(VfioErrorKind.Kernel, recorded.Kind);
+            Assert.Contains("VFIO_DEVICE_SET_IRQS", recorded.Operation);
+            Assert.Equal(VfioConstants.EINVAL, recorded.Errno);
+            Assert.Equal(1u, device.ReadConfig(EduMsi + 2, 2) & 1);
+        }
+
+        [Fact]
+        public void Error_and_request_notifications_surface_as_events()
+        {
+            SimulatedPciDevice nic = Devices.E1000e();
+            using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("strict"), new SimulatedVfioKernel(nic));
+            int errors = 0;
+            int requests = 0;
+            device.ErrorReported += (_, _) => errors++;
+            device.ReleaseRequested += (_, _) => requests++;
+
+            Assert.Equal(0, device.PollNotifications(0));
+            nic.ReportError();
+            Assert.Equal(1, device.PollNotifications(1000));
+            nic.RequestRelease();
+            Assert.Equal(1, device.PollNotifications(1000));
+            Assert.Equal((1, 1), (errors, requests));
+        }
+
+        [Fact]
+        public void The_notification_monitor_raises_the_request_event_from_its_thread()
+        {
+            SimulatedPciDevice edu = Devices.Edu();
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu));
+            using var requested = new ManualResetEventSlim();
+            device.ReleaseRequested += (_, _) => requested.Set();
+            device.StartNotificationMonitor();
+
+            edu.RequestRelease();
+
+            Assert.True(requested.Wait(5000));
+        }
+    }
+}
