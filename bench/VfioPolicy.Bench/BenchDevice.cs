@@ -61,7 +61,8 @@ namespace VfioPolicy.Bench
             return DeviceBinder.Bind(Policy().Model, image.Bytes, image.WalkCapabilities());
         }
 
-        private static string RepositoryRoot()
+        /// <summary>The repository root: above the binaries, else above the working directory.</summary>
+        public static string RepositoryRoot()
         {
             for (DirectoryInfo? folder = new DirectoryInfo(AppContext.BaseDirectory); folder != null; folder = folder.Parent)
             {

@@ -6,7 +6,7 @@ using VfioPolicy.AccessModel.Interpretation;
 
 namespace VfioPolicy.Bench
 {
-    /// <summary>Entry point: BenchmarkDotNet's switcher (all its arguments work), plus <c>--masks</c> to print the masks the hand-written baseline hard-codes.</summary>
+    /// <summary>Entry point: BenchmarkDotNet's switcher (all its arguments work), plus <c>--masks</c> to print the masks the hand-written baseline hard-codes, and <c>--quick</c> for the target ratios in a few minutes.</summary>
     public static class Program
     {
         /// <summary>Runs the benchmarks chosen by <paramref name="args"/>.</summary>
@@ -42,6 +42,11 @@ namespace VfioPolicy.Bench
                 }
 
                 return 0;
+            }
+
+            if (args.Length == 1 && args[0] == "--quick")
+            {
+                return QuickMode.Run();
             }
 
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

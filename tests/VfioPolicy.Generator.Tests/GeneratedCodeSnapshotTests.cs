@@ -21,7 +21,11 @@ namespace VfioPolicy.Generator.Tests
     {
         private const string HostilePolicy =
             "# A policy whose every piece of text tries to escape into the generated code.\n" +
-            "policy \"*/ \\\"q\\\" #line 9 \\\\u0022; class X {} // \u2028 namespace \u00e9\u540d\"\n" +
+            // The name is longer than a line of generated code (the serializer once failed on long strings) and
+            // tries string, verbatim and interpolated-string breakouts, a directive, keywords and line separators.
+            "policy \"*/ \\\"q\\\" #line 9 \\\\u0022; class X {} // \u2028 namespace \u00e9\u540d"
+            + " \\\"); global::System.Environment.Exit(1); /* @\\\"verbatim\\\" $\\\"{interpolated}\\\" \u0085 #error x"
+            + " using static System.Console; public partial class Injected { } \\\\ end of a long hostile name\"\n" +
             "match any\n" +
             "default header deny 0\n" +
             "default capability deny 0\n" +

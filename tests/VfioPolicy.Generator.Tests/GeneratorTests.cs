@@ -38,6 +38,28 @@ namespace VfioPolicy.Generator.Tests
         }
 
         [Fact]
+        public void A_policy_with_a_400_character_name_and_rule_comment_generates_compiling_code()
+        {
+            // Regression: the model serializer threw "cannot rebuild a value of type System.String" (VP9001) once a
+            // string's literal no longer fitted on one line.
+            string name = string.Concat(Enumerable.Repeat("long \\\"quoted\\\" name ", 25));
+            // The rule's text (which its origin records) is made long with spaces between its words, and a long comment.
+            string text = Tiny("\"" + name + "\"").Replace("register VENDOR_ID passthrough ro", "register VENDOR_ID" + new string(' ', 400) + "passthrough ro  # " + new string('c', 400));
+
+            GeneratorRun run = GeneratorHarness.Run(("/src/policies/" + new string('p', 200) + ".vfiopolicy", text));
+
+            Assert.Empty(run.GeneratorDiagnostics);
+            var source = Assert.Single(run.Sources);
+            Assert.Empty(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+            var compiled = VfioPolicy.Compiler.PolicyCompiler.CompileText("/x.vfiopolicy", text);
+            Assert.True(compiled.Model!.Name.Length >= 400, "the name should be long: " + compiled.Model.Name.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Contains(VfioPolicy.Compiler.Emit.CSharpLiteral.String(compiled.Model.Name), source.Text, StringComparison.Ordinal);
+            string ruleText = compiled.Model.Header.Single(r => r.Name == "VENDOR_ID").Rules.Single().Origin.Text;
+            Assert.True(ruleText.Length >= 400, "the rule text should be long: " + ruleText);
+            Assert.Contains(VfioPolicy.Compiler.Emit.CSharpLiteral.String(ruleText), source.Text, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void Two_runs_generate_identical_text()
         {
             GeneratorRun first = GeneratorHarness.Run(GeneratorHarness.Library());
@@ -127,7 +149,7 @@ namespace VfioPolicy.Generator.Tests
 
             Assert.Empty(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
             string[] classes = run.Output.SyntaxTrees
-                .SelectMany(t => t.GetRoot().DescendantNodes().OfType<ClassDeclarationSyntax>())
+                .SelectMany(t => t.GetRoot().DescendantNodes().OfType<ClassDeclarationSyntax>().Where(c => c.Parent is BaseNamespaceDeclarationSyntax))
                 .Select(c => c.Identifier.Text)
                 .OrderBy(n => n, StringComparer.Ordinal)
                 .ToArray();
@@ -168,26 +190,29 @@ namespace VfioPolicy.Generator.Tests
             SyntaxTree tree = CSharpSyntaxTree.ParseText(text, new CSharpParseOptions(LanguageVersion.Latest, DocumentationMode.Diagnose));
             SyntaxNode root = tree.GetRoot();
 
-            // Exactly the shape the emitter writes: one namespace, one class, one nested struct, no other types.
+            // Exactly the shape the emitter writes: one namespace, one class, one nested class and struct, no other types.
             Assert.Single(root.DescendantNodes().OfType<BaseNamespaceDeclarationSyntax>());
-            Assert.Single(root.DescendantNodes().OfType<ClassDeclarationSyntax>());
+            Assert.Equal(2, root.DescendantNodes().OfType<ClassDeclarationSyntax>().Count());
+            Assert.Single(root.DescendantNodes().OfType<ClassDeclarationSyntax>(), c => c.Parent is BaseNamespaceDeclarationSyntax);
+            Assert.Single(root.DescendantNodes().OfType<ClassDeclarationSyntax>(), c => c.Parent is ClassDeclarationSyntax && c.Identifier.Text == "Firewall");
             StructDeclarationSyntax nested = Assert.Single(root.DescendantNodes().OfType<StructDeclarationSyntax>());
             Assert.Equal("Masks", nested.Identifier.Text);
             Assert.Empty(root.DescendantNodes().OfType<EnumDeclarationSyntax>());
             Assert.Empty(root.DescendantNodes().OfType<InterfaceDeclarationSyntax>());
 
-            string[] members = root.DescendantNodes().OfType<ClassDeclarationSyntax>().Single().Members
+            string[] members = root.DescendantNodes().OfType<ClassDeclarationSyntax>().Single(c => c.Parent is BaseNamespaceDeclarationSyntax).Members
                 .Select(m => m switch
                 {
                     MethodDeclarationSyntax method => method.Identifier.Text,
                     PropertyDeclarationSyntax property => property.Identifier.Text,
                     FieldDeclarationSyntax field => field.Declaration.Variables.Single().Identifier.Text,
                     StructDeclarationSyntax type => type.Identifier.Text,
+                    ClassDeclarationSyntax type => type.Identifier.Text,
                     _ => m.Kind().ToString(),
                 })
                 .OrderBy(n => n, StringComparer.Ordinal)
                 .ToArray();
-            Assert.Equal(new[] { "Block", "BlockCount", "CreateBlockIndex", "Masks", "Model", "Name", "Open", "PolicyName", "Register", "s_blocks", "s_model" }, members);
+            Assert.Equal(new[] { "Block", "BlockCount", "CreateBlockIndex", "Firewall", "Masks", "Model", "Name", "Open", "PolicyName", "Register", "s_blocks", "s_model" }, members);
 
             // The only directives are the emitter's own.
             string[] directives = root.DescendantTrivia().Where(t => t.IsDirective).Select(t => t.ToString().Split(' ')[0]).ToArray();

@@ -120,6 +120,8 @@ namespace VfioPolicy.Compiler.Emit
             WriteBlocks(w, blocks);
             w.Line();
             WriteMaskSource(w);
+            w.Line();
+            WriteFirewall(w, blocks);
             w.Close();
             w.Close();
             return w.ToString();
@@ -216,7 +218,7 @@ namespace VfioPolicy.Compiler.Emit
             w.Line();
             w.Line("// Each dword is served by the constant block whose masks equal the binding's there, else by the binding itself.");
             w.Line(Interpretation + ".DwordDispatch dispatch = " + Interpretation + ".DwordDispatch.Build(bound, s_blocks);");
-            w.Line("return new " + Interpretation + ".FirewallEngine<Masks>(bound, new Masks(dispatch), hardware, audit, behaviors);");
+            w.Line("return new Firewall(bound, dispatch, hardware, audit, behaviors);");
             w.Close();
         }
 
@@ -261,6 +263,100 @@ namespace VfioPolicy.Compiler.Emit
 
             w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(block), block, \"No such constant block.\");");
             w.Close();
+            w.Close();
+        }
+
+        private static void WriteFirewall(SourceWriter w, IReadOnlyList<ConstantBlock> blocks)
+        {
+            w.Line("/// <summary>");
+            w.Line("/// The shared firewall core with a fast path: a single-piece access (an aligned dword, an aligned word, a byte)");
+            w.Line("/// whose dword a constant block serves runs the core's own per-piece steps with that block's masks as literals;");
+            w.Line("/// every other access (unaligned, several pieces, or a dword served by the binding's table) runs the core's");
+            w.Line("/// general path. Both paths are the core's code, so the semantics are the interpreter's by construction.");
+            w.Line("/// </summary>");
+            w.Line("private sealed class Firewall : " + Interpretation + ".FirewallCore");
+            w.Open();
+            w.Line("private readonly ushort[] _blockOfDword;");
+            w.Line("private readonly Masks _masks;");
+            w.Line();
+            w.Line("public Firewall(" + Binding + ".BoundConfigSpace bound, " + Interpretation + ".DwordDispatch dispatch, " + Contracts + ".IHardwareConfig hardware, "
+                + Contracts + ".IAuditSink audit, " + Contracts + ".IBehaviorHost? behaviors)");
+            using (w.Indent())
+            {
+                w.Line(": base(bound, hardware, audit, behaviors)");
+            }
+
+            w.Open();
+            w.Line("_blockOfDword = dispatch.BlockOfDword;");
+            w.Line("_masks = new Masks(dispatch);");
+            w.Close();
+            w.Line();
+            w.Line("public override " + Contracts + ".AccessStatus Read(int offset, int length, out uint value)");
+            w.Open();
+            w.Line(Contracts + ".AccessStatus status = Validate(offset, length);");
+            w.Line("if (status != " + Contracts + ".AccessStatus.Ok)");
+            w.Open();
+            w.Line("value = 0;");
+            w.Line("return status;");
+            w.Close();
+            w.Line();
+            w.Line("if (IsSinglePiece(offset, length))");
+            w.Open();
+            w.Line("// The block's virtualized-bit mask; every bit of the piece outside it is read from hardware.");
+            w.Line("uint virt;");
+            w.Line("switch (_blockOfDword[offset >> 2])");
+            w.Open();
+            foreach (ConstantBlock block in blocks)
+            {
+                w.Line("case " + CSharpLiteral.Int(block.Number) + ": virt = " + CSharpLiteral.UInt(block.Masks.Virt) + "; break; // " + CSharpLiteral.Comment(block.Place));
+            }
+
+            w.Line("default: return ReadPieces(in _masks, offset, length, out value);");
+            w.Close();
+            w.Line();
+            w.Line("return ReadPiece(offset, length, virt, out value);");
+            w.Close();
+            w.Line();
+            w.Line("return ReadPieces(in _masks, offset, length, out value);");
+            w.Close();
+            w.Line();
+            w.Line("public override " + Contracts + ".AccessStatus Write(int offset, int length, uint value)");
+            w.Open();
+            w.Line(Contracts + ".AccessStatus status = Validate(offset, length);");
+            w.Line("if (status != " + Contracts + ".AccessStatus.Ok)");
+            w.Open();
+            w.Line("return status;");
+            w.Close();
+            w.Line();
+            w.Line("if (IsSinglePiece(offset, length))");
+            w.Open();
+            w.Line("// One method per block: the core's WritePiece inlined with the block's masks as constants.");
+            w.Line("switch (_blockOfDword[offset >> 2])");
+            w.Open();
+            foreach (ConstantBlock block in blocks)
+            {
+                w.Line("case " + CSharpLiteral.Int(block.Number) + ": return WriteBlock" + block.Number.ToString(CultureInfo.InvariantCulture) + "(offset, length, value);");
+            }
+
+            w.Close();
+            w.Close();
+            w.Line();
+            w.Line("return WritePieces(in _masks, offset, length, value);");
+            w.Close();
+            foreach (ConstantBlock block in blocks)
+            {
+                var m = block.Masks;
+                w.Line();
+                w.Line("// " + CSharpLiteral.Comment(block.Place) + ". Arguments: passthrough-writable, shadow rw, shadow rw1c, hardware rw1c, audit, denied value.");
+                w.Line("private " + Contracts + ".AccessStatus WriteBlock" + block.Number.ToString(CultureInfo.InvariantCulture) + "(int offset, int length, uint value)");
+                using (w.Indent())
+                {
+                    w.Line("=> WritePiece(offset, length, value, "
+                        + string.Join(", ", new[] { m.PassthroughWritable, m.ShadowReadWrite, m.ShadowWriteOneToClear, m.HardwareWriteOneToClear, m.Audit, m.DeniedValue }.Select(CSharpLiteral.UInt))
+                        + ");");
+                }
+            }
+
             w.Close();
         }
 

@@ -24,7 +24,10 @@ namespace VfioPolicy.Compiler.Emit
         public static void Write(SourceWriter writer, object? value, string prefix, string suffix)
         {
             string? inline = Inline(value);
-            if (inline != null && prefix.Length + inline.Length + suffix.Length <= InlineLimit)
+
+            // A scalar (string, number, enum, null) has no parts to break over lines: it is written on one line
+            // however long it is, so a long policy name or rule text never falls through to the composite cases.
+            if (inline != null && (prefix.Length + inline.Length + suffix.Length <= InlineLimit || !IsComposite(value)))
             {
                 writer.Line(prefix + inline + suffix);
                 return;
@@ -141,6 +144,10 @@ namespace VfioPolicy.Compiler.Emit
                 ? TypeName(type) + "." + name
                 : "(" + TypeName(type) + ")" + Convert.ToInt64(member, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+
+        /// <summary>Whether <paramref name="value"/> is an array or a record, whose parts can be written over several lines.</summary>
+        private static bool IsComposite(object? value)
+            => value != null && (IsEquatableArray(value.GetType()) || IsRecord(value.GetType(), out _, out _));
 
         private static bool IsEquatableArray(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(EquatableArray<>);
 

@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Semantics;
 
@@ -91,20 +92,61 @@ namespace VfioPolicy.AccessModel.Interpretation
                 Load(bound.ResetValueArray, offset, width));
         }
 
-        /// <summary>Little-endian load of <paramref name="width"/> bytes.</summary>
+        /// <summary>Little-endian load of <paramref name="width"/> bytes (1 to 4), one unaligned load for 1, 2 or 4.</summary>
+        /// <exception cref="IndexOutOfRangeException">The bytes lie outside <paramref name="bytes"/>.</exception>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint Load(byte[] bytes, int offset, int width)
         {
-            uint value = bytes[offset];
-            if (width >= 2)
+            // The last byte's bounds check guards the unaligned load that starts at the first one.
+            _ = bytes[offset + width - 1];
+            if (BitConverter.IsLittleEndian)
             {
-                value |= (uint)bytes[offset + 1] << 8;
-                if (width == 4)
+                switch (width)
                 {
-                    value |= ((uint)bytes[offset + 2] << 16) | ((uint)bytes[offset + 3] << 24);
+                    case 4:
+                        return Unsafe.ReadUnaligned<uint>(ref bytes[offset]);
+                    case 2:
+                        return Unsafe.ReadUnaligned<ushort>(ref bytes[offset]);
+                    case 1:
+                        return bytes[offset];
                 }
             }
 
+            uint value = 0;
+            for (int b = 0; b < width; b++)
+            {
+                value |= (uint)bytes[offset + b] << (8 * b);
+            }
+
             return value;
+        }
+
+        /// <summary>Little-endian store of the low <paramref name="width"/> bytes (1 to 4) of <paramref name="value"/>.</summary>
+        /// <exception cref="IndexOutOfRangeException">The bytes lie outside <paramref name="bytes"/>.</exception>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void Store(byte[] bytes, int offset, int width, uint value)
+        {
+            _ = bytes[offset + width - 1];
+            if (BitConverter.IsLittleEndian)
+            {
+                switch (width)
+                {
+                    case 4:
+                        Unsafe.WriteUnaligned(ref bytes[offset], value);
+                        return;
+                    case 2:
+                        Unsafe.WriteUnaligned(ref bytes[offset], (ushort)value);
+                        return;
+                    case 1:
+                        bytes[offset] = (byte)value;
+                        return;
+                }
+            }
+
+            for (int b = 0; b < width; b++)
+            {
+                bytes[offset + b] = (byte)(value >> (8 * b));
+            }
         }
 
         /// <inheritdoc />

@@ -16,7 +16,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// and behavior callbacks. The hot path allocates nothing except the audit events it records.
     /// Not thread-safe: one device's accesses are serialised by its caller.
     /// </remarks>
-    public sealed class PolicyInterpreter : IConfigSpaceFirewall
+    public sealed class PolicyInterpreter : IConfigSpaceFirewall, IShadowAccess
     {
         private readonly FirewallEngine<BoundMaskSource> _engine;
 
@@ -57,5 +57,11 @@ namespace VfioPolicy.AccessModel.Interpretation
         /// <inheritdoc />
         /// <remarks>On a hardware failure the shadow keeps its previous contents.</remarks>
         public AccessStatus ResetShadow() => _engine.ResetShadow();
+
+        /// <inheritdoc />
+        public uint ReadShadow(int offset, int width) => _engine.ReadShadow(offset, width);
+
+        /// <inheritdoc />
+        public void WriteShadow(int offset, int width, uint value) => _engine.WriteShadow(offset, width, value);
     }
 }

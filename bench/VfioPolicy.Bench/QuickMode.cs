@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Perfolizer.Horology;
+
+namespace VfioPolicy.Bench
+{
+    /// <summary>
+    /// <c>--quick</c>: every benchmark with a short in-process job (a few 100 ms iterations), then the target
+    /// ratios, each computed from benchmarks measured side by side in this one run. Minutes, not a precise figure:
+    /// docs/performance.md has the longer run.
+    /// </summary>
+    public static class QuickMode
+    {
+        /// <summary>Runs the benchmarks and prints the ratios; returns 0.</summary>
+        public static int Run()
+        {
+            Job job = Job.Default
+                .WithToolchain(InProcessEmitToolchain.Instance)
+                .WithLaunchCount(1)
+                .WithWarmupCount(2)
+                .WithIterationCount(5)
+                .WithIterationTime(TimeInterval.FromMilliseconds(100))
+                .WithId("Quick");
+            IConfig config = DefaultConfig.Instance.AddJob(job).AddDiagnoser(MemoryDiagnoser.Default).WithOptions(ConfigOptions.JoinSummary);
+            Summary summary = BenchmarkRunner.Run(
+                new[] { typeof(FirewallBenchmarks), typeof(TraceBenchmarks), typeof(PolicySizeBenchmarks), typeof(PassthroughBenchmarks), typeof(GeneratorBenchmarks) },
+                config).Single();
+
+            var mean = new Dictionary<string, double>(StringComparer.Ordinal);
+            var allocated = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (BenchmarkReport report in summary.Reports)
+            {
+                string name = report.BenchmarkCase.Descriptor.WorkloadMethod.Name;
+                if (report.ResultStatistics != null)
+                {
+                    mean[name] = report.ResultStatistics.Mean;
+                    allocated[name] = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase) ?? -1;
+                }
+            }
+
+            Console.WriteLine();
+            Console.WriteLine("Target ratios (one run, side by side; > 1 means the first is faster):");
+            foreach (string access in new[] { "ReadBar0", "WriteBar0", "ReadMsi", "WriteMsi", "ReadCommand", "WriteCommand", "WriteDevCtl", "ReadVendor", "WriteDenied" })
+            {
+                Speedup(mean, "generated vs interpreter, " + access, access + "Interpreter", access + "Generated", 5.0);
+            }
+
+            Speedup(mean, "generated vs interpreter, e1000e probe trace", "ProbeInterpreter", "ProbeGenerated", 5.0);
+            Slowdown(mean, "1000-rule vs 10-rule policy, read BAR0", "ReadBar0Rules1000", "ReadBar0Rules10", 1.2);
+            Slowdown(mean, "1000-rule vs 10-rule policy, write COMMAND", "WriteCommandRules1000", "WriteCommandRules10", 1.2);
+            Slowdown(mean, "passthrough through the firewall vs bare pread", "PassthroughGenerated", "BarePread", 1.05);
+            if (mean.TryGetValue("CompileAndEmitLibrary", out double generator))
+            {
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "  generator on the whole library (compile + emit): {0:0.0} ms", generator / 1e6));
+            }
+
+            string[] allocating = allocated.Where(a => a.Value != 0 && a.Key != "CompileAndEmitLibrary" && !a.Key.StartsWith("WriteDenied", StringComparison.Ordinal))
+                .Select(a => a.Key + " " + a.Value.ToString(CultureInfo.InvariantCulture) + " B").ToArray();
+            Console.WriteLine("  allocation per access (denied writes excepted: their audit event): "
+                + (allocating.Length == 0 ? "0 B everywhere [met]" : string.Join(", ", allocating) + " [NOT met]"));
+            return 0;
+        }
+
+        private static void Speedup(Dictionary<string, double> mean, string label, string slow, string fast, double target)
+        {
+            if (mean.TryGetValue(slow, out double slowNs) && mean.TryGetValue(fast, out double fastNs))
+            {
+                double ratio = slowNs / fastNs;
+                Console.WriteLine(string.Format(
+                    CultureInfo.InvariantCulture, "  {0}: {1:0.00}x faster ({2:0.0} vs {3:0.0} ns) [target >= {4}x: {5}]",
+                    label, ratio, fastNs, slowNs, target, ratio >= target ? "met" : "NOT met"));
+            }
+        }
+
+        private static void Slowdown(Dictionary<string, double> mean, string label, string measured, string floor, double limit)
+        {
+            if (mean.TryGetValue(measured, out double measuredNs) && mean.TryGetValue(floor, out double floorNs))
+            {
+                double ratio = measuredNs / floorNs;
+                Console.WriteLine(string.Format(
+                    CultureInfo.InvariantCulture, "  {0}: {1:0.000}x ({2:0.0} vs {3:0.0} ns) [target <= {4}x: {5}]",
+                    label, ratio, measuredNs, floorNs, limit, ratio <= limit ? "met" : "NOT met"));
+            }
+        }
+    }
+}

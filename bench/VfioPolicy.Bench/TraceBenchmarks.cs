@@ -1,0 +1,67 @@
+using BenchmarkDotNet.Attributes;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Devices;
+using VfioPolicy.AccessModel.Interpretation;
+
+namespace VfioPolicy.Bench
+{
+    /// <summary>
+    /// A Linux driver's probe (<see cref="ProbeTrace"/>) replayed against the e1000e corpus device, through the
+    /// interpreter and the generated handler; results are per access (the trace's accesses are the operations).
+    /// </summary>
+    [MemoryDiagnoser]
+    public class TraceBenchmarks
+    {
+        private IConfigSpaceFirewall _interpreter = null!;
+        private IConfigSpaceFirewall _generated = null!;
+        private TraceAccess[] _trace = null!;
+
+        /// <summary>How many accesses the trace has (BenchmarkDotNet divides by it).</summary>
+        public const int TraceLength = 59;
+
+        /// <summary>Opens both firewalls, each on its own copy of the device, and derives the trace.</summary>
+        [GlobalSetup]
+        public void Setup()
+        {
+            ConfigSpaceImage image = BenchDevice.Image();
+            ICompiledPolicy policy = BenchDevice.Policy();
+            BoundConfigSpace bound = DeviceBinder.Bind(policy.Model, image.Bytes, image.WalkCapabilities());
+            _interpreter = new PolicyInterpreter(bound, new LeanHardware(image.Bytes), new CountingAuditSink());
+            _generated = policy.Open(bound, new LeanHardware(image.Bytes), new CountingAuditSink());
+            _trace = ProbeTrace.Of(image);
+            if (_trace.Length != TraceLength)
+            {
+                throw new System.InvalidOperationException("The probe trace has " + _trace.Length + " accesses; set TraceLength to match.");
+            }
+        }
+
+        /// <summary>The probe through the interpreter.</summary>
+        [Benchmark(Baseline = true, OperationsPerInvoke = TraceLength)]
+        public uint ProbeInterpreter() => Replay(_interpreter, _trace);
+
+        /// <summary>The probe through the generated handler.</summary>
+        [Benchmark(OperationsPerInvoke = TraceLength)]
+        public uint ProbeGenerated() => Replay(_generated, _trace);
+
+        /// <summary>Replays <paramref name="trace"/>; returns the reads' values folded, so nothing is optimised away.</summary>
+        public static uint Replay(IConfigSpaceFirewall firewall, TraceAccess[] trace)
+        {
+            uint sum = 0;
+            foreach (TraceAccess access in trace)
+            {
+                if (access.IsWrite)
+                {
+                    sum += (uint)firewall.Write(access.Offset, access.Length, access.Value);
+                }
+                else
+                {
+                    firewall.Read(access.Offset, access.Length, out uint value);
+                    sum += value;
+                }
+            }
+
+            return sum;
+        }
+    }
+}

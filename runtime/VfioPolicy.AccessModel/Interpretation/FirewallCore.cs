@@ -1,0 +1,425 @@
+using System;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Semantics;
+
+namespace VfioPolicy.AccessModel.Interpretation
+{
+    /// <summary>
+    /// The one piece-execution core: splits accesses into pieces, merges reads, computes writes whole before anything
+    /// changes, audits and calls behaviors, exactly as the access model states; <see cref="BitSemantics"/> does all
+    /// the bit arithmetic. The reference interpreter (<see cref="FirewallEngine{TMasks}"/> over the binding's masks)
+    /// and every generated handler derive from it and run the same per-piece steps: a generated handler only adds a
+    /// fast path that calls <see cref="ReadPiece"/> and <see cref="WritePiece"/> with its masks as constants, and
+    /// leaves every other access to <see cref="ReadPieces{TMasks}"/> and <see cref="WritePieces{TMasks}"/>.
+    /// </summary>
+    /// <remarks>
+    /// A write: every hardware read happens first, then the hardware writes, then the shadow commit, then audit events
+    /// and behavior callbacks. The hot path allocates nothing except the audit events it records.
+    /// Not thread-safe: one device's accesses are serialised by its caller.
+    /// </remarks>
+    public abstract class FirewallCore : IConfigSpaceFirewall, IShadowAccess
+    {
+        private const int MaxPiecesPerAccess = 3;
+
+        private readonly BoundConfigSpace _bound;
+        private readonly IHardwareConfig _hardware;
+        private readonly IAuditSink _audit;
+        private readonly IBehaviorHost? _behaviors;
+        private readonly BoundBehavior[] _behaviorRegisters;
+
+        // Per dword: whether a behavior register overlaps it, so that writes elsewhere skip the register scan.
+        private readonly bool[] _dwordHasBehavior;
+        private byte[] _shadow;
+        private byte[] _spareShadow;
+
+        /// <summary>Opens the firewall: the shadow starts at the reset values, with the hardware's value where the policy says so.</summary>
+        /// <param name="bound">The policy bound to the device.</param>
+        /// <param name="hardware">The device's config space.</param>
+        /// <param name="audit">Where denied writes are reported.</param>
+        /// <param name="behaviors">Called after writes to behavior registers; null when nothing implements behaviors.</param>
+        /// <exception cref="InvalidOperationException">The hardware failed a read needed to initialise the shadow.</exception>
+        protected FirewallCore(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit, IBehaviorHost? behaviors)
+        {
+            _bound = bound ?? throw new ArgumentNullException(nameof(bound));
+            _hardware = hardware ?? throw new ArgumentNullException(nameof(hardware));
+            _audit = audit ?? throw new ArgumentNullException(nameof(audit));
+            _behaviors = behaviors;
+            _behaviorRegisters = bound.BehaviorArray;
+            _dwordHasBehavior = new bool[(bound.Size + 3) / 4];
+            foreach (BoundBehavior register in _behaviorRegisters)
+            {
+                for (int dword = register.Offset / 4; dword <= (register.Offset + register.Width - 1) / 4 && dword < _dwordHasBehavior.Length; dword++)
+                {
+                    _dwordHasBehavior[dword] = true;
+                }
+            }
+
+            _shadow = new byte[bound.Size];
+            _spareShadow = new byte[bound.Size];
+
+            int failedOffset = ComputeResetShadow(_shadow);
+            if (failedOffset >= 0)
+            {
+                throw new InvalidOperationException(
+                    "Opening the firewall for policy '" + bound.PolicyName + "' failed: the hardware read of the config dword at 0x"
+                    + failedOffset.ToString("x3", CultureInfo.InvariantCulture) + " (needed for fields initialised from hardware) failed.");
+            }
+        }
+
+        /// <inheritdoc />
+        public string PolicyName => _bound.PolicyName;
+
+        /// <inheritdoc />
+        public int Size => _bound.Size;
+
+        /// <summary>The binding this engine executes.</summary>
+        public BoundConfigSpace Bound => _bound;
+
+        /// <summary>The current shadow (virtualized values and denied constants; passthrough bits are meaningless here).</summary>
+        public ReadOnlySpan<byte> Shadow => _shadow;
+
+        /// <inheritdoc />
+        public abstract AccessStatus Read(int offset, int length, out uint value);
+
+        /// <inheritdoc />
+        public abstract AccessStatus Write(int offset, int length, uint value);
+
+        /// <inheritdoc />
+        public uint ReadShadow(int offset, int width)
+        {
+            CheckShadowRange(offset, width);
+            return PieceMasks.Load(_shadow, offset, width);
+        }
+
+        /// <inheritdoc />
+        public void WriteShadow(int offset, int width, uint value)
+        {
+            CheckShadowRange(offset, width);
+            PieceMasks.Store(_shadow, offset, width, value);
+        }
+
+        /// <inheritdoc />
+        /// <remarks>On a hardware failure the shadow keeps its previous contents.</remarks>
+        public AccessStatus ResetShadow()
+        {
+            if (ComputeResetShadow(_spareShadow) >= 0)
+            {
+                return AccessStatus.HardwareError;
+            }
+
+            byte[] previous = _shadow;
+            _shadow = _spareShadow;
+            _spareShadow = previous;
+            return AccessStatus.Ok;
+        }
+
+        /// <summary><see cref="AccessStatus.Ok"/> when <paramref name="length"/> bytes at <paramref name="offset"/> are a valid access.</summary>
+        protected AccessStatus Validate(int offset, int length)
+        {
+            if (length < 1 || length > 4)
+            {
+                return AccessStatus.InvalidLength;
+            }
+
+            // Compared as long so that an offset near int.MaxValue cannot overflow into range.
+            if (offset < 0 || (long)offset + length > _bound.Size)
+            {
+                return AccessStatus.OutOfRange;
+            }
+
+            return AccessStatus.Ok;
+        }
+
+        /// <summary>Whether a validated access is one naturally aligned piece (a whole dword, an aligned word, or a byte).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        protected static bool IsSinglePiece(int offset, int length) => (offset & (length - 1)) == 0 && length != 3;
+
+        /// <summary>
+        /// Reads the single piece of a validated access (<see cref="IsSinglePiece"/>) whose dword has the virtualized-bit
+        /// mask <paramref name="dwordVirt"/>; inlined, so a constant mask folds the hardware-or-shadow choice away.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        protected AccessStatus ReadPiece(int offset, int width, uint dwordVirt, out uint value)
+        {
+            int shift = (offset & 3) * 8;
+            uint widthMask = BitSemantics.WidthMask(width);
+            uint virt = (dwordVirt >> shift) & widthMask;
+            uint hardware = 0;
+
+            // Hardware is read only when at least one bit of the piece comes from it: reads can have side effects.
+            if (virt != widthMask && !_hardware.TryRead(offset, width, out hardware))
+            {
+                value = 0;
+                return AccessStatus.HardwareError;
+            }
+
+            value = virt == 0 ? hardware : BitSemantics.MergeRead(hardware, PieceMasks.Load(_shadow, offset, width), virt);
+            return AccessStatus.Ok;
+        }
+
+        /// <summary>
+        /// Writes the single piece of a validated access (<see cref="IsSinglePiece"/>) whose dword has the given masks
+        /// (the arguments of <see cref="PieceMasks"/>): hardware read and write, shadow, audit, behaviors, in the order
+        /// and with the helpers <see cref="WritePieces{TMasks}"/> uses for each piece. Inlined into a caller that
+        /// passes constants, every test of a mask folds away.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        protected AccessStatus WritePiece(
+            int offset, int width, uint value,
+            uint dwordPassthroughWritable, uint dwordShadowReadWrite, uint dwordShadowWriteOneToClear, uint dwordHardwareWriteOneToClear, uint dwordAudit, uint dwordDeniedValue)
+        {
+            int shift = (offset & 3) * 8;
+            uint widthMask = BitSemantics.WidthMask(width);
+            uint pieceValue = value & widthMask;
+            uint passthroughWritable = (dwordPassthroughWritable >> shift) & widthMask;
+            if (passthroughWritable != 0)
+            {
+                if (!TryMergeHardware(offset, width, pieceValue, passthroughWritable, (dwordHardwareWriteOneToClear >> shift) & widthMask, out uint hardwareValue)
+                    || !_hardware.TryWrite(offset, width, hardwareValue))
+                {
+                    return AccessStatus.HardwareError;
+                }
+            }
+
+            // WriteShadow with no writable shadow bits is the identity, so the store is skipped for those pieces.
+            uint shadowReadWrite = (dwordShadowReadWrite >> shift) & widthMask;
+            uint shadowWriteOneToClear = (dwordShadowWriteOneToClear >> shift) & widthMask;
+            if ((shadowReadWrite | shadowWriteOneToClear) != 0)
+            {
+                PieceMasks.Store(_shadow, offset, width, BitSemantics.WriteShadow(PieceMasks.Load(_shadow, offset, width), pieceValue, shadowReadWrite, shadowWriteOneToClear));
+            }
+
+            uint audit = (dwordAudit >> shift) & widthMask;
+            if (audit != 0)
+            {
+                uint deniedChange = BitSemantics.DeniedChange(pieceValue, (dwordDeniedValue >> shift) & widthMask, audit);
+                if (deniedChange != 0)
+                {
+                    RecordDenied(offset, width, pieceValue, deniedChange);
+                }
+            }
+
+            if (_behaviors is not null)
+            {
+                CallBehaviors(offset, width, value);
+            }
+
+            return AccessStatus.Ok;
+        }
+
+        /// <summary>Reads a validated access piece by piece, the masks of each from <paramref name="masks"/>.</summary>
+        protected AccessStatus ReadPieces<TMasks>(in TMasks masks, int offset, int length, out uint value)
+            where TMasks : struct, IPieceMaskSource
+        {
+            uint result = 0;
+            int position = offset;
+            int end = offset + length;
+            while (position < end)
+            {
+                int width = PieceWidth(position, end);
+                uint virt = masks.MasksOf(position, width).Virt;
+                uint hardware = 0;
+
+                // Hardware is read only when at least one bit of the piece comes from it: reads can have side effects.
+                if (virt != BitSemantics.WidthMask(width) && !_hardware.TryRead(position, width, out hardware))
+                {
+                    value = 0;
+                    return AccessStatus.HardwareError;
+                }
+
+                uint piece = BitSemantics.MergeRead(hardware, PieceMasks.Load(_shadow, position, width), virt);
+                result |= piece << ((position - offset) * 8);
+                position += width;
+            }
+
+            value = result;
+            return AccessStatus.Ok;
+        }
+
+        /// <summary>Writes a validated access piece by piece, the masks of each from <paramref name="masks"/>.</summary>
+        protected AccessStatus WritePieces<TMasks>(in TMasks masks, int offset, int length, uint value)
+            where TMasks : struct, IPieceMaskSource
+        {
+            // Phase 1: decide every piece, doing every hardware read now, so that a failing read changes nothing.
+            Span<PendingWrite> pieces = stackalloc PendingWrite[MaxPiecesPerAccess];
+            int count = 0;
+            int position = offset;
+            int end = offset + length;
+            while (position < end)
+            {
+                int width = PieceWidth(position, end);
+                PieceMasks m = masks.MasksOf(position, width);
+                uint pieceValue = (value >> ((position - offset) * 8)) & BitSemantics.WidthMask(width);
+                ref PendingWrite piece = ref pieces[count++];
+                if (!Decide(ref piece, position, width, pieceValue, m.PassthroughWritable, m.ShadowReadWrite, m.ShadowWriteOneToClear, m.HardwareWriteOneToClear, m.Audit, m.DeniedValue))
+                {
+                    return AccessStatus.HardwareError;
+                }
+
+                position += width;
+            }
+
+            // Phase 2: hardware writes. The limit of "never in part": if a later piece's write fails after an earlier
+            // piece's write succeeded, the earlier one cannot be undone (config writes have side effects). Doing every
+            // read in phase 1 leaves only that window, and an access has at most two pieces that write hardware.
+            // The shadow is committed only after all hardware writes succeeded, so it never reflects a failed access.
+            for (int i = 0; i < count; i++)
+            {
+                if (!WriteHardware(ref pieces[i]))
+                {
+                    return AccessStatus.HardwareError;
+                }
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                PieceMasks.Store(_shadow, pieces[i].Offset, pieces[i].Width, pieces[i].NewShadow);
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                ref PendingWrite piece = ref pieces[i];
+                if (piece.DeniedChange != 0)
+                {
+                    RecordDenied(piece.Offset, piece.Width, piece.Value, piece.DeniedChange);
+                }
+            }
+
+            if (_behaviors is not null)
+            {
+                CallBehaviors(offset, length, value);
+            }
+
+            return AccessStatus.Ok;
+        }
+
+        /// <summary>Phase 1 of one piece: the new shadow, the denied change, and the hardware value (reading hardware if needed); false on a hardware failure.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool Decide(
+            ref PendingWrite piece, int position, int width, uint pieceValue,
+            uint passthroughWritable, uint shadowReadWrite, uint shadowWriteOneToClear, uint hardwareWriteOneToClear, uint audit, uint deniedValue)
+        {
+            piece.Offset = position;
+            piece.Width = width;
+            piece.Value = pieceValue;
+            piece.NewShadow = BitSemantics.WriteShadow(PieceMasks.Load(_shadow, position, width), pieceValue, shadowReadWrite, shadowWriteOneToClear);
+            piece.DeniedChange = BitSemantics.DeniedChange(pieceValue, deniedValue, audit);
+            piece.WritesHardware = passthroughWritable != 0;
+            piece.HardwareValue = 0;
+            return !piece.WritesHardware || TryMergeHardware(position, width, pieceValue, passthroughWritable, hardwareWriteOneToClear, out piece.HardwareValue);
+        }
+
+        /// <summary>The value a write of passthrough-writable bits sends to hardware, reading the hardware first when bits keep its value; false on a failed read.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool TryMergeHardware(int position, int width, uint pieceValue, uint passthroughWritable, uint hardwareWriteOneToClear, out uint hardwareValue)
+        {
+            uint hardware = 0;
+            if (BitSemantics.WriteNeedsHardwareRead(passthroughWritable, hardwareWriteOneToClear, BitSemantics.WidthMask(width))
+                && !_hardware.TryRead(position, width, out hardware))
+            {
+                hardwareValue = 0;
+                return false;
+            }
+
+            hardwareValue = BitSemantics.MergeHardwareWrite(hardware, pieceValue, passthroughWritable, hardwareWriteOneToClear);
+            return true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool WriteHardware(ref PendingWrite piece)
+            => !piece.WritesHardware || _hardware.TryWrite(piece.Offset, piece.Width, piece.HardwareValue);
+
+        /// <summary>Records the audit event of a write whose <paramref name="deniedChange"/> bits tried to change denied bits; the event names the lowest one's rule.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void RecordDenied(int offset, int width, uint pieceValue, uint deniedChange)
+        {
+            int bit = BitSemantics.LowestSetBit(deniedChange);
+            int owner = _bound.OwnerIndexOf(offset + (bit / 8), bit % 8);
+            _audit.Record(new AuditEvent(offset, width, pieceValue, _bound.Rules[owner], _bound.PolicyName));
+        }
+
+        /// <summary>Behaviors run last: they see the shadow as the write left it (the access model's "update, then call").</summary>
+        private void CallBehaviors(int offset, int length, uint value)
+        {
+            int end = offset + length;
+            if (!_dwordHasBehavior[offset >> 2] && !_dwordHasBehavior[(end - 1) >> 2])
+            {
+                return;
+            }
+
+            foreach (BoundBehavior register in _behaviorRegisters)
+            {
+                if (register.Overlaps(offset, length))
+                {
+                    int touchedStart = Math.Max(offset, register.Offset);
+                    int touchedEnd = Math.Min(end, register.Offset + register.Width);
+                    int touchedWidth = touchedEnd - touchedStart;
+                    uint touchedValue = (value >> ((touchedStart - offset) * 8)) & BitSemantics.WidthMask(touchedWidth);
+                    _behaviors!.OnWrite(register.Behavior, register.Offset, touchedStart, touchedWidth, touchedValue);
+                }
+            }
+        }
+
+        private void CheckShadowRange(int offset, int width)
+        {
+            if (width != 1 && width != 2 && width != 4)
+            {
+                throw new ArgumentOutOfRangeException(nameof(width), width, "A shadow access is 1, 2 or 4 bytes wide.");
+            }
+
+            if (offset < 0 || (long)offset + width > _shadow.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(offset), offset, "The shadow access lies outside the config space.");
+            }
+        }
+
+        /// <summary>Fills <paramref name="target"/> with the reset shadow; returns -1, or the dword offset whose hardware read failed.</summary>
+        private int ComputeResetShadow(byte[] target)
+        {
+            byte[] resetValue = _bound.ResetValueArray;
+            byte[] initFromHardware = _bound.InitFromHardwareArray;
+            for (int dword = 0; dword < target.Length; dword += 4)
+            {
+                int width = Math.Min(4, target.Length - dword);
+                uint reset = PieceMasks.Load(resetValue, dword, width);
+                uint fromHardware = PieceMasks.Load(initFromHardware, dword, width);
+                uint hardware = 0;
+                if (fromHardware != 0 && !_hardware.TryRead(dword, width, out hardware))
+                {
+                    return dword;
+                }
+
+                PieceMasks.Store(target, dword, width, BitSemantics.InitialShadow(reset, hardware, fromHardware));
+            }
+
+            return -1;
+        }
+
+        /// <summary>The widest naturally aligned piece that starts at <paramref name="position"/> and ends by <paramref name="end"/>.</summary>
+        private static int PieceWidth(int position, int end)
+        {
+            int remaining = end - position;
+            if ((position & 3) == 0 && remaining >= 4)
+            {
+                return 4;
+            }
+
+            return (position & 1) == 0 && remaining >= 2 ? 2 : 1;
+        }
+
+        /// <summary>One piece of a write, decided in phase 1 and applied in phase 2.</summary>
+        private struct PendingWrite
+        {
+            public int Offset;
+            public int Width;
+            public uint Value;
+            public uint NewShadow;
+            public uint DeniedChange;
+            public bool WritesHardware;
+            public uint HardwareValue;
+        }
+    }
+}
