@@ -1,0 +1,91 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Devices;
+using VfioPolicy.Policies;
+using VfioPolicy.Testing;
+
+namespace VfioPolicy.Hardening.Tests
+{
+    /// <summary>One device image of the test corpus, named by its dump file (relative to tests/corpus) and slot.</summary>
+    public sealed record CorpusDevice(string Name, ConfigSpaceImage Image)
+    {
+        /// <inheritdoc />
+        public override string ToString() => Name;
+    }
+
+    /// <summary>The inputs every hardening suite runs over: the compiled policy library, the corpus devices, the policy files.</summary>
+    public static class HardeningInputs
+    {
+        private static readonly Lazy<IReadOnlyList<CorpusDevice>> Devices = new Lazy<IReadOnlyList<CorpusDevice>>(LoadDevices);
+
+        /// <summary>Every device of tests/corpus/qemu/*.xxxx.txt and tests/corpus/pciutils/*.txt, in a stable order.</summary>
+        public static IReadOnlyList<CorpusDevice> CorpusDevices => Devices.Value;
+
+        /// <summary>Every policy the library's generated code registered, by name.</summary>
+        public static IReadOnlyList<ICompiledPolicy> Policies
+        {
+            get
+            {
+                PolicyLibrary.EnsureRegistered();
+                return PolicyRegistry.All.OrderBy(p => p.Name, StringComparer.Ordinal).ToArray();
+            }
+        }
+
+        /// <summary>Every dump file of the corpus (lspci -xxxx text), relative to tests/corpus.</summary>
+        public static IReadOnlyList<string> DumpFiles()
+            => Directory.EnumerateFiles(Path.Combine(RepositoryPaths.Corpus, "qemu"), "*.xxxx.txt")
+                .Concat(Directory.EnumerateFiles(Path.Combine(RepositoryPaths.Corpus, "pciutils"), "*.txt"))
+                .OrderBy(f => f, StringComparer.Ordinal)
+                .ToArray();
+
+        /// <summary>Every *.vfiopolicy of policies/ (bin/ and obj/ excluded), absolute paths in a stable order.</summary>
+        public static IReadOnlyList<string> PolicyFiles()
+            => Directory.EnumerateFiles(RepositoryPaths.Policies, "*.vfiopolicy", SearchOption.AllDirectories)
+                .Where(p => !p.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+                    && !p.Contains(Path.DirectorySeparatorChar + "bin" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                .OrderBy(p => p, StringComparer.Ordinal)
+                .ToArray();
+
+        /// <summary>The regression inputs folder of this project (kept crashing inputs; replayed by tests).</summary>
+        public static string Regressions(string kind) => RepositoryPaths.InRepository("tests/VfioPolicy.Hardening.Tests/Regressions/" + kind);
+
+        /// <summary>
+        /// The shadow of a firewall. Both engines are a FirewallEngine (the interpreter wraps one and exposes it; the
+        /// generated handler is one over a private mask struct), so the public Shadow property is found on the runtime
+        /// type; a span cannot be boxed, so it is bound as a delegate rather than invoked through reflection.
+        /// </summary>
+        public static ShadowView ShadowOf(IConfigSpaceFirewall firewall)
+        {
+            MethodInfo? getter = firewall.GetType().GetProperty("Shadow", BindingFlags.Public | BindingFlags.Instance)?.GetMethod;
+            if (getter is null || getter.ReturnType != typeof(ReadOnlySpan<byte>))
+            {
+                throw new InvalidOperationException(
+                    "The firewall " + firewall.GetType().FullName + " exposes no public ReadOnlySpan<byte> Shadow, so its shadow cannot be checked.");
+            }
+
+            return (ShadowView)Delegate.CreateDelegate(typeof(ShadowView), firewall, getter);
+        }
+
+        private static IReadOnlyList<CorpusDevice> LoadDevices()
+        {
+            var devices = new List<CorpusDevice>();
+            foreach (string file in DumpFiles())
+            {
+                string relative = Path.GetRelativePath(RepositoryPaths.Corpus, file).Replace(Path.DirectorySeparatorChar, '/');
+                foreach (ConfigSpaceImage image in ConfigDumpReader.ParseLspci(File.ReadAllText(file), relative))
+                {
+                    devices.Add(new CorpusDevice(relative + "@" + (image.Slot ?? "?"), image));
+                }
+            }
+
+            return devices;
+        }
+    }
+
+    /// <summary>Reads a firewall's shadow.</summary>
+    public delegate ReadOnlySpan<byte> ShadowView();
+}

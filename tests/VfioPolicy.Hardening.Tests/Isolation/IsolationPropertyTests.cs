@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using CsCheck;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Contracts;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace VfioPolicy.Hardening.Tests.Isolation
+{
+    /// <summary>
+    /// Issue 6, item 1: random access sequences (CsCheck; on failure it shrinks the sequence and prints the seed)
+    /// for every compiled policy on every corpus device, at least <see cref="TotalAccesses"/> consumer accesses per
+    /// run, each replayed on the interpreter and the generated handler and checked by <see cref="IsolationChecker"/>.
+    /// </summary>
+    public sealed class IsolationPropertyTests
+    {
+        /// <summary>Consumer accesses per run over all (policy, device) pairs; each runs on both engines.</summary>
+        public const int TotalAccesses = 1_000_000;
+
+        private const int AccessesPerSequence = 64;
+
+        private static long _accessesRun;
+        private static long _sequencesRun;
+        private static long _hiddenBytesScrambled;
+
+        private readonly ITestOutputHelper _output;
+
+        public IsolationPropertyTests(ITestOutputHelper output) => _output = output;
+
+        public static IEnumerable<object[]> PolicyDevicePairs()
+            => from policy in HardeningInputs.Policies
+               from device in HardeningInputs.CorpusDevices
+               select new object[] { policy.Name, device.Name };
+
+        [Theory]
+        [MemberData(nameof(PolicyDevicePairs))]
+        public void Random_sequences_keep_every_isolation_invariant(string policyName, string deviceName)
+        {
+            ICompiledPolicy policy = HardeningInputs.Policies.Single(p => p.Name == policyName);
+            CorpusDevice device = HardeningInputs.CorpusDevices.Single(d => d.Name == deviceName);
+            BoundConfigSpace bound = DeviceBinder.Bind(policy.Model, device.Image.Bytes, device.Image.WalkCapabilities());
+            int pairs = HardeningInputs.Policies.Count * HardeningInputs.CorpusDevices.Count;
+            int sequences = (int)Math.Ceiling((double)TotalAccesses / pairs / AccessesPerSequence);
+            string label = "policy '" + policy.Name + "' on " + device.Name;
+            long accessesBefore = Interlocked.Read(ref _accessesRun);
+
+            AccessesOn(bound).Array[AccessesPerSequence].Sample(
+                sequence =>
+                {
+                    var checker = new IsolationChecker(policy, bound, device.Image.Bytes, label);
+                    foreach (Access access in sequence)
+                    {
+                        checker.Run(access);
+                    }
+
+                    int hidden = checker.Finish(sequence.Length == 0 ? 0 : sequence[0].Offset ^ (int)sequence[0].Value);
+                    Interlocked.Add(ref _accessesRun, sequence.Length);
+                    Interlocked.Increment(ref _sequencesRun);
+                    Interlocked.Add(ref _hiddenBytesScrambled, hidden);
+                },
+                iter: sequences,
+                print: sequence => string.Join(", ", sequence.Select(a => a.ToString())));
+
+            _output.WriteLine(string.Format(
+                CultureInfo.InvariantCulture,
+                "{0}: {1} sequences of {2} accesses; hidden capabilities {3}; running totals: {4} accesses, {5} sequences, {6} hidden bytes scrambled",
+                label,
+                sequences,
+                AccessesPerSequence,
+                bound.Capabilities.Count(c => c.Hidden && c.Bound),
+                Interlocked.Read(ref _accessesRun),
+                Interlocked.Read(ref _sequencesRun),
+                Interlocked.Read(ref _hiddenBytesScrambled)));
+            Assert.True(Interlocked.Read(ref _accessesRun) - accessesBefore >= (long)sequences * AccessesPerSequence, "every sampled sequence must have run");
+        }
+
+        [Fact]
+        public void The_run_covers_at_least_a_million_accesses()
+        {
+            int pairs = HardeningInputs.Policies.Count * HardeningInputs.CorpusDevices.Count;
+            int sequences = (int)Math.Ceiling((double)TotalAccesses / pairs / AccessesPerSequence);
+            Assert.True(pairs >= 20, "expected the library's policies times the corpus devices, got " + pairs.ToString(CultureInfo.InvariantCulture) + " pairs");
+            Assert.True((long)pairs * sequences * AccessesPerSequence >= TotalAccesses);
+        }
+
+        private static Gen<T> OneOf<T>(params T[] choices) => Gen.Int[0, choices.Length - 1].Select(i => choices[i]);
+
+        /// <summary>
+        /// Accesses weighted towards where isolation can break: the header, every capability the chain walk found
+        /// (hidden ones included) and its first bytes, anywhere in the space, and illegal offsets and lengths; writes
+        /// more often than reads; values that set or clear everything as often as arbitrary ones.
+        /// </summary>
+        internal static Gen<Access> AccessesOn(BoundConfigSpace bound)
+        {
+            int size = bound.Size;
+            int[] capabilities = bound.Capabilities.Select(c => c.Info.Offset).DefaultIfEmpty(0x34).ToArray();
+            Gen<int> nearCapability = Gen.Select(Gen.Int[0, capabilities.Length - 1], Gen.Int[0, 0x1f], (i, d) => Math.Min(size - 1, capabilities[i] + d));
+            Gen<int> offset = Gen.Frequency(
+                (4, (IGen<int>)Gen.Int[0, 0x3f]),
+                (4, nearCapability),
+                (3, Gen.Int[0, size - 1]),
+                (1, Gen.Int[-8, -1]),
+                (1, Gen.Int[size - 4, size + 8]),
+                (1, OneOf(int.MinValue, int.MaxValue, int.MaxValue - 2, size, 4096, 65536)));
+            Gen<int> length = Gen.Frequency(
+                (5, (IGen<int>)Gen.Int[1, 4]),
+                (4, OneOf(1, 2, 4)),
+                (1, OneOf(0, 5, 8, -1, int.MaxValue, int.MinValue)));
+            Gen<uint> value = Gen.Frequency(
+                (4, (IGen<uint>)Gen.UInt),
+                (2, Gen.Const(0xffff_ffffu)),
+                (1, Gen.Const(0u)),
+                (1, OneOf(0x5555_5555u, 0xaaaa_aaaau, 0x0000_ffffu, 0xffff_0000u)));
+            Gen<bool> write = Gen.Frequency((3, Gen.Const(true)), (2, Gen.Const(false)));
+            return Gen.Select(write, offset, length, value, (w, o, l, v) => new Access(w, o, l, v));
+        }
+    }
+}
