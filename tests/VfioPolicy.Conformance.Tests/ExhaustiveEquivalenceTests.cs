@@ -1,6 +1,7 @@
 using System;
 using VfioPolicy.AccessModel.Contracts;
 using Xunit;
+using VfioPolicy.Testing;
 
 namespace VfioPolicy.Conformance.Tests
 {

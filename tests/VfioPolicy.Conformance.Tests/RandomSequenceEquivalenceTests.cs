@@ -2,6 +2,7 @@ using CsCheck;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using Xunit;
+using VfioPolicy.Testing;
 
 namespace VfioPolicy.Conformance.Tests
 {

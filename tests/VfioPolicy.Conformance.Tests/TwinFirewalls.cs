@@ -10,6 +10,7 @@ using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Simulation;
 using Xunit.Sdk;
+using VfioPolicy.Testing;
 
 namespace VfioPolicy.Conformance.Tests
 {

@@ -10,20 +10,11 @@ using VfioPolicy.Testing;
 
 namespace VfioPolicy.Hardening.Tests
 {
-    /// <summary>One device image of the test corpus, named by its dump file (relative to tests/corpus) and slot.</summary>
-    public sealed record CorpusDevice(string Name, ConfigSpaceImage Image)
-    {
-        /// <inheritdoc />
-        public override string ToString() => Name;
-    }
-
     /// <summary>The inputs every hardening suite runs over: the compiled policy library, the corpus devices, the policy files.</summary>
     public static class HardeningInputs
     {
-        private static readonly Lazy<IReadOnlyList<CorpusDevice>> Devices = new Lazy<IReadOnlyList<CorpusDevice>>(LoadDevices);
-
         /// <summary>Every device of tests/corpus/qemu/*.xxxx.txt and tests/corpus/pciutils/*.txt, in a stable order.</summary>
-        public static IReadOnlyList<CorpusDevice> CorpusDevices => Devices.Value;
+        public static IReadOnlyList<CorpusDevice> CorpusDevices => Testing.CorpusDevices.All;
 
         /// <summary>Every policy the library's generated code registered, by name.</summary>
         public static IReadOnlyList<ICompiledPolicy> Policies
@@ -35,12 +26,8 @@ namespace VfioPolicy.Hardening.Tests
             }
         }
 
-        /// <summary>Every dump file of the corpus (lspci -xxxx text), relative to tests/corpus.</summary>
-        public static IReadOnlyList<string> DumpFiles()
-            => Directory.EnumerateFiles(Path.Combine(RepositoryPaths.Corpus, "qemu"), "*.xxxx.txt")
-                .Concat(Directory.EnumerateFiles(Path.Combine(RepositoryPaths.Corpus, "pciutils"), "*.txt"))
-                .OrderBy(f => f, StringComparer.Ordinal)
-                .ToArray();
+        /// <summary>Every dump file of the corpus (lspci text), absolute paths in a stable order.</summary>
+        public static IReadOnlyList<string> DumpFiles() => Testing.CorpusDevices.DumpFiles();
 
         /// <summary>Every *.vfiopolicy of policies/ (bin/ and obj/ excluded), absolute paths in a stable order.</summary>
         public static IReadOnlyList<string> PolicyFiles()
@@ -68,21 +55,6 @@ namespace VfioPolicy.Hardening.Tests
             }
 
             return (ShadowView)Delegate.CreateDelegate(typeof(ShadowView), firewall, getter);
-        }
-
-        private static IReadOnlyList<CorpusDevice> LoadDevices()
-        {
-            var devices = new List<CorpusDevice>();
-            foreach (string file in DumpFiles())
-            {
-                string relative = Path.GetRelativePath(RepositoryPaths.Corpus, file).Replace(Path.DirectorySeparatorChar, '/');
-                foreach (ConfigSpaceImage image in ConfigDumpReader.ParseLspci(File.ReadAllText(file), relative))
-                {
-                    devices.Add(new CorpusDevice(relative + "@" + (image.Slot ?? "?"), image));
-                }
-            }
-
-            return devices;
         }
     }
 

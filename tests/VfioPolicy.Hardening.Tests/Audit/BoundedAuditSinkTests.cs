@@ -12,6 +12,7 @@ using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Simulation;
 using Xunit;
 using Xunit.Abstractions;
+using VfioPolicy.Testing;
 
 namespace VfioPolicy.Hardening.Tests.Audit
 {

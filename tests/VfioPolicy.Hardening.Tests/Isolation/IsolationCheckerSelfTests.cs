@@ -5,6 +5,7 @@ using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Model;
 using Xunit;
+using VfioPolicy.Testing;
 
 namespace VfioPolicy.Hardening.Tests.Isolation
 {

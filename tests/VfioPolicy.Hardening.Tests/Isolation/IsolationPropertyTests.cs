@@ -8,6 +8,7 @@ using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using Xunit;
 using Xunit.Abstractions;
+using VfioPolicy.Testing;
 
 namespace VfioPolicy.Hardening.Tests.Isolation
 {
