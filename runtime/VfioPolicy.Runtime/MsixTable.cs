@@ -6,14 +6,15 @@ namespace VfioPolicy.Runtime
     /// <summary>
     /// The consumer's MSI-X table and PBA, emulated: the real table is programmed by the kernel through
     /// VFIO_DEVICE_SET_IRQS, so the consumer's addresses and data never reach the device. A vector's mask bit decides
-    /// whether its eventfd is attached.
+    /// whether the consumer's eventfd is attached; while it is masked the device layer routes the vector to an eventfd of
+    /// its own and records a firing here as the vector's pending bit, which the PBA reads back.
     /// </summary>
-    /// <remarks>The PBA reads 0: an interrupt raised while its vector is detached is not recorded (see docs/runtime.md).</remarks>
     internal sealed class MsixTable
     {
         private const int EntrySize = 16;
         private const int VectorControlOffset = 12;
         private readonly byte[] _table;
+        private readonly ulong[] _pending;
         private readonly Action<int> _maskChanged;
 
         public MsixTable(int vectors, int tableBar, long tableOffset, int pbaBar, long pbaOffset, Action<int> maskChanged)
@@ -24,6 +25,7 @@ namespace VfioPolicy.Runtime
             PbaBar = pbaBar;
             PbaOffset = pbaOffset;
             _table = new byte[vectors * EntrySize];
+            _pending = new ulong[(vectors + 63) / 64];
             _maskChanged = maskChanged;
             Reset();
         }
@@ -38,14 +40,18 @@ namespace VfioPolicy.Runtime
 
         public long PbaOffset { get; }
 
+        /// <summary>Called before a consumer read that touches the PBA, so pending interrupts are collected first.</summary>
+        public Action? CollectPending { get; set; }
+
         private long TableEnd => TableOffset + _table.Length;
 
-        private long PbaEnd => PbaOffset + (((Vectors + 63) / 64) * 8);
+        private long PbaEnd => PbaOffset + (_pending.Length * 8);
 
-        /// <summary>Every vector masked, addresses and data 0: the state after a function reset.</summary>
+        /// <summary>Every vector masked, addresses and data 0, nothing pending: the state after a function reset.</summary>
         public void Reset()
         {
             Array.Clear(_table, 0, _table.Length);
+            Array.Clear(_pending, 0, _pending.Length);
             for (int vector = 0; vector < Vectors; vector++)
             {
                 _table[(vector * EntrySize) + VectorControlOffset] = 1;
@@ -53,6 +59,12 @@ namespace VfioPolicy.Runtime
         }
 
         public bool IsMasked(int vector) => (_table[(vector * EntrySize) + VectorControlOffset] & 1) != 0;
+
+        public bool IsPending(int vector) => (_pending[vector / 64] & (1UL << (vector % 64))) != 0;
+
+        public void SetPending(int vector) => _pending[vector / 64] |= 1UL << (vector % 64);
+
+        public void ClearPending(int vector) => _pending[vector / 64] &= ~(1UL << (vector % 64));
 
         public ulong AddressOf(int vector) => BitConverter.ToUInt64(_table, vector * EntrySize);
 
@@ -79,6 +91,11 @@ namespace VfioPolicy.Runtime
 
         public ulong Read(int bar, long offset, int width)
         {
+            if (bar == PbaBar && offset < PbaEnd && offset + width > PbaOffset)
+            {
+                CollectPending?.Invoke();
+            }
+
             ulong value = 0;
             for (int b = width - 1; b >= 0; b--)
             {
@@ -140,7 +157,13 @@ namespace VfioPolicy.Runtime
                 return _table[position - TableOffset];
             }
 
-            return 0; // PBA: pending interrupts are not recorded, and bytes around the structures read 0
+            if (bar == PbaBar && position >= PbaOffset && position < PbaEnd)
+            {
+                long index = position - PbaOffset;
+                return (byte)(_pending[index / 8] >> (int)(8 * (index % 8)));
+            }
+
+            return 0; // bytes around the structures (within the trapped page) read 0
         }
     }
 }

@@ -21,6 +21,10 @@ namespace VfioPolicy.Runtime
 
         private readonly List<VfioInterruptVector> _msiVectors = new List<VfioInterruptVector>();
         private readonly List<VfioInterruptVector> _msixVectors = new List<VfioInterruptVector>();
+
+        // The runtime's own eventfd per MSI-X vector: VFIO signals it while the consumer masks the vector, and a firing
+        // there is the vector's pending bit (vfio-pci cannot mask MSI-X vectors, so this is how QEMU does it too).
+        private readonly List<VfioInterruptVector> _msixPendingVectors = new List<VfioInterruptVector>();
         private VfioInterruptVector? _intx;
         private VfioInterruptVector? _errorNotification;
         private VfioInterruptVector? _requestNotification;
@@ -167,6 +171,11 @@ namespace VfioPolicy.Runtime
                 yield return vector;
             }
 
+            foreach (VfioInterruptVector vector in _msixPendingVectors)
+            {
+                yield return vector;
+            }
+
             if (_errorNotification is not null)
             {
                 yield return _errorNotification;
@@ -200,7 +209,10 @@ namespace VfioPolicy.Runtime
                 for (int vector = 0; vector < Math.Min(msix.Count, _msix.Vectors); vector++)
                 {
                     _msixVectors.Add(CreateVector(VfioConstants.MsixIrqIndex, vector));
+                    _msixPendingVectors.Add(CreateVector(VfioConstants.MsixIrqIndex, vector));
                 }
+
+                _msix.CollectPending = CollectMsixPending;
             }
 
             if (_irqs[VfioConstants.ErrIrqIndex] is not null)
@@ -256,6 +268,9 @@ namespace VfioPolicy.Runtime
                         break;
                     case VfioInterruptMode.Msix:
                         SetIrqs(VfioIrqSet.Disable(VfioConstants.MsixIrqIndex));
+
+                        // Interrupts that reached the runtime's eventfds before the disable stay pending in the PBA.
+                        CollectMsixPending();
                         break;
                 }
             }
@@ -293,7 +308,7 @@ namespace VfioPolicy.Runtime
                     VfioInterruptVector vector = _msixVectors[i];
                     vector.MessageAddress = _msix.AddressOf(i);
                     vector.MessageData = _msix.DataOf(i);
-                    fds[i] = functionMasked || _msix.IsMasked(i) ? -1 : vector.EventFd;
+                    fds[i] = functionMasked || _msix.IsMasked(i) ? _msixPendingVectors[i].EventFd : vector.EventFd;
                 }
             }
             else if (msiCapability is not null && _msiVectors.Count > 0 && (ConsumerRegister(msiCapability.Info.Offset + 2, 2) & 1) != 0)
@@ -340,12 +355,60 @@ namespace VfioPolicy.Runtime
             IReadOnlyList<VfioInterruptVector> vectors = wanted == VfioInterruptMode.Msix ? _msixVectors : wanted == VfioInterruptMode.Msi ? _msiVectors : Array.Empty<VfioInterruptVector>();
             for (int i = 0; i < vectors.Count; i++)
             {
-                vectors[i].Armed = i < fds.Length && fds[i] >= 0;
+                vectors[i].Armed = i < fds.Length && fds[i] == vectors[i].EventFd;
+            }
+
+            if (wanted == VfioInterruptMode.Msix)
+            {
+                DeliverPendingMsix();
             }
 
             if (_intx is not null)
             {
                 _intx.Armed = wanted == VfioInterruptMode.Intx;
+            }
+        }
+
+        /// <summary>
+        /// Records as pending every MSI-X vector whose runtime-owned eventfd VFIO signalled: the device fired while the
+        /// consumer masked the vector (or the function). Lazy: called before a PBA read, on unmask and on teardown.
+        /// </summary>
+        private void CollectMsixPending()
+        {
+            if (_msix is null)
+            {
+                return;
+            }
+
+            for (int i = 0; i < _msixPendingVectors.Count; i++)
+            {
+                if (_msixPendingVectors[i].Consume() > 0)
+                {
+                    _msix.SetPending(i);
+                }
+            }
+        }
+
+        /// <summary>
+        /// For each MSI-X vector now routed to the consumer: an interrupt that arrived while it was masked is sent now,
+        /// once, and its pending bit clears (PCI MSI-X semantics). Runs after the re-route, so a firing in between lands
+        /// in the runtime's eventfd and is still collected here.
+        /// </summary>
+        private void DeliverPendingMsix()
+        {
+            if (_msix is null)
+            {
+                return;
+            }
+
+            CollectMsixPending();
+            for (int i = 0; i < _programmed.Length && i < _msixVectors.Count; i++)
+            {
+                if (_programmed[i] == _msixVectors[i].EventFd && _msix.IsPending(i))
+                {
+                    _kernel.WriteEventFd(_msixVectors[i].EventFd, 1);
+                    _msix.ClearPending(i);
+                }
             }
         }
 

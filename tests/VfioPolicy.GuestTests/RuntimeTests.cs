@@ -68,6 +68,7 @@ namespace VfioPolicy.GuestTests
                 yield return new GuestTest(edu + ": after a reset BARs and Command are restored and virtual fields read their reset values", () => ResetRestores(machine.Edu, policy));
                 string e1000e = "runtime " + machine.E1000e.Address + " " + policy;
                 yield return new GuestTest(e1000e + ": the MSI-X table is emulated; a vector is programmed, then masked, where the policy lets the consumer enable MSI-X", () => E1000eMsixVector(machine.E1000e, policy));
+                yield return new GuestTest(e1000e + ": an interrupt raised while its MSI-X vector is masked sets the PBA bit and is sent once on unmask", () => E1000eMaskedVectorPends(machine.E1000e, policy));
                 yield return new GuestTest(e1000e + ": after a reset BARs and Command are restored and virtual fields read their reset values", () => ResetRestores(machine.E1000e, policy));
                 yield return new GuestTest("runtime " + machine.Nvme.Address + " " + policy + ": controller registers CAP and VS read through the BAR0 mapping", () => NvmeControllerRegisters(machine.Nvme, policy));
                 yield return new GuestTest("runtime " + machine.EduOnRootBus.Address + " " + policy + ": the edu on the root bus cannot reset and says so", () => RootBusEduCannotReset(machine.EduOnRootBus, policy));
@@ -391,6 +392,65 @@ namespace VfioPolicy.GuestTests
             bar.Write(tableOffset + 12, 4, 1);
             Check.True(!vector.Armed, "MSI-X vector 0 is still armed after the consumer masked it");
             Check.Equal(1UL, bar.Read(tableOffset + 12, 4) & 1, "MSI-X entry 0 mask bit read back");
+            device.WriteConfig(msix + 2, 2, control & ~0x8000u);
+        }
+
+        /// <summary>
+        /// e1000e raises an interrupt cause written to ICS; with IVAR mapping the RXQ0 cause to vector 0 and IMS
+        /// enabling it, the device fires MSI-X vector 0, which the consumer has masked.
+        /// </summary>
+        private static void E1000eMaskedVectorPends(PciFunction e1000e, string policy)
+        {
+            const long InterruptCauseRead = 0xC0;
+            const long InterruptCauseSet = 0xC8;
+            const long InterruptMaskSet = 0xD0;
+            const long InterruptMaskClear = 0xD8;
+            const long InterruptVectorAllocation = 0xE4;
+            const uint Rxq0Cause = 1u << 20;
+            using VfioDevice device = Open(e1000e, policy);
+            EnableMemoryAndBusMaster(device);
+            int msix = Capability(device, 0x11, "MSI-X");
+            uint control = device.ReadConfig(msix + 2, 2);
+            device.WriteConfig(msix + 2, 2, (control | 0x8000) & ~0x4000u);
+            if (device.Binding.FindBehavior(msix + 2)?.Behavior != Behavior.Msix)
+            {
+                Check.True(device.InterruptMode != VfioInterruptMode.Msix, policy + ": MSI-X was programmed although the policy drops the enable");
+                return;
+            }
+
+            uint table = device.ReadConfig(msix + 4, 4);
+            uint pbaRegister = device.ReadConfig(msix + 8, 4);
+            VfioBar tableBar = device.Bar((int)(table & 7));
+            VfioBar pbaBar = device.Bar((int)(pbaRegister & 7));
+            long tableOffset = table & ~7u;
+            long pbaOffset = pbaRegister & ~7u;
+            tableBar.Write(tableOffset, 4, 0xfee00000);
+            tableBar.Write(tableOffset + 8, 4, 0x4343);
+            tableBar.Write(tableOffset + 12, 4, 1); // vector 0 programmed, masked
+            VfioInterruptVector vector = device.MsixVectors[0];
+            vector.Consume();
+            Check.Equal(0UL, pbaBar.Read(pbaOffset, 8) & 1, "PBA bit 0 before the device fired");
+
+            VfioBar registers = device.Bar(0);
+            registers.Write(InterruptVectorAllocation, 4, 0x8); // RXQ0 -> vector 0, valid
+            registers.Write(InterruptMaskSet, 4, Rxq0Cause);
+            registers.Write(InterruptCauseSet, 4, Rxq0Cause);
+            var clock = Stopwatch.StartNew();
+            while ((pbaBar.Read(pbaOffset, 8) & 1) == 0 && clock.ElapsedMilliseconds < 2000)
+            {
+                Thread.Sleep(1);
+            }
+
+            Check.Equal(1UL, pbaBar.Read(pbaOffset, 8) & 1, "PBA bit 0 after the device fired masked vector 0");
+            Check.Equal(0UL, vector.Consume(), "interrupts on the consumer's eventfd while vector 0 was masked");
+
+            tableBar.Write(tableOffset + 12, 4, 0);
+            Check.True(vector.Wait(1000), "the pending interrupt did not reach the consumer's eventfd on unmask");
+            Check.Equal(0UL, pbaBar.Read(pbaOffset, 8) & 1, "PBA bit 0 after unmask");
+
+            registers.Write(InterruptMaskClear, 4, Rxq0Cause);
+            registers.Read(InterruptCauseRead, 4); // reading ICR clears the causes
+            registers.Write(InterruptVectorAllocation, 4, 0);
             device.WriteConfig(msix + 2, 2, control & ~0x8000u);
         }
 

@@ -111,7 +111,12 @@ namespace VfioPolicy.Runtime.Tests
             device.WriteConfig(msix + 2, 2, 0x8000);
             Assert.Equal(VfioInterruptMode.Msix, device.InterruptMode);
             Assert.Equal(5, device.ActiveVectorCount);
-            Assert.All(nic.VectorEventFds, fd => Assert.Equal(-1, fd)); // every entry starts masked
+            for (int i = 0; i < 5; i++)
+            {
+                // every entry starts masked: routed to the runtime's own eventfd, not the consumer's
+                Assert.NotEqual(-1, nic.VectorEventFds[i]);
+                Assert.NotEqual(device.MsixVectors[i].EventFd, nic.VectorEventFds[i]);
+            }
 
             table.Write(0x10, 8, 0xFEE0_2000);
             table.Write(0x18, 4, 0x51);
@@ -124,17 +129,104 @@ namespace VfioPolicy.Runtime.Tests
             Assert.True(device.MsixVectors[1].Wait(1000));
 
             device.WriteConfig(msix + 2, 2, 0xC000); // function mask
-            Assert.Equal(-1, nic.VectorEventFds[1]);
+            Assert.NotEqual(device.MsixVectors[1].EventFd, nic.VectorEventFds[1]);
+            Assert.False(device.MsixVectors[1].Armed);
             nic.RaiseInterrupt(1);
             Assert.False(device.MsixVectors[1].Wait(0));
 
             device.WriteConfig(msix + 2, 2, 0x8000);
+            Assert.Equal(1UL, device.MsixVectors[1].Consume()); // held while the function was masked, sent on unmask
             table.Write(0x1C, 4, 1); // mask vector 1 again
-            Assert.Equal(-1, nic.VectorEventFds[1]);
+            Assert.NotEqual(device.MsixVectors[1].EventFd, nic.VectorEventFds[1]);
             Assert.False(device.MsixVectors[1].Armed);
 
             device.WriteConfig(msix + 2, 2, 0x0000);
             Assert.Equal(VfioInterruptMode.Intx, device.InterruptMode);
+        }
+
+        [Fact]
+        public void A_masked_MSI_X_vector_that_fires_sets_its_PBA_bit_and_is_sent_once_on_unmask()
+        {
+            (SimulatedPciDevice nic, VfioDevice device, VfioBar table, VfioBar pba, long pbaOffset) = OpenE1000eWithMsix();
+            using (device)
+            {
+                table.Write(0x1C, 4, 1); // vector 1 stays masked
+                nic.RaiseInterrupt(1);
+                nic.RaiseInterrupt(1);
+                Assert.Equal(0b10UL, pba.Read(pbaOffset, 8));
+                Assert.Equal(0b10UL, pba.Read(pbaOffset, 1));
+                Assert.Equal(0UL, device.MsixVectors[1].Consume());
+
+                pba.Write(pbaOffset, 8, 0); // the PBA is read-only
+                Assert.Equal(0b10UL, pba.Read(pbaOffset, 8));
+
+                table.Write(0x1C, 4, 0); // unmask: one message for the pending bit, however many firings it stands for
+                Assert.Equal(1UL, device.MsixVectors[1].Consume());
+                Assert.Equal(0UL, pba.Read(pbaOffset, 8));
+                Assert.Equal(device.MsixVectors[1].EventFd, nic.VectorEventFds[1]);
+            }
+        }
+
+        [Fact]
+        public void The_MSI_X_function_mask_holds_interrupts_in_the_PBA_until_it_clears()
+        {
+            (SimulatedPciDevice nic, VfioDevice device, VfioBar table, VfioBar pba, long pbaOffset) = OpenE1000eWithMsix();
+            using (device)
+            {
+                int msix = nic.Capability(0x11)!.Value;
+                table.Write(0x1C, 4, 0); // vector 1 unmasked, vector 3 masked per vector
+                device.WriteConfig(msix + 2, 2, 0xC000);
+                nic.RaiseInterrupt(1);
+                nic.RaiseInterrupt(3);
+                Assert.Equal(0b1010UL, pba.Read(pbaOffset, 4));
+                Assert.Equal(0UL, device.MsixVectors[1].Consume());
+
+                device.WriteConfig(msix + 2, 2, 0x8000); // function unmasked: vector 1 is sent, vector 3 stays pending
+                Assert.Equal(1UL, device.MsixVectors[1].Consume());
+                Assert.Equal(0UL, device.MsixVectors[3].Consume());
+                Assert.Equal(0b1000UL, pba.Read(pbaOffset, 4));
+            }
+        }
+
+        [Fact]
+        public void An_unmasked_MSI_X_vector_is_delivered_without_a_PBA_bit()
+        {
+            (SimulatedPciDevice nic, VfioDevice device, VfioBar table, VfioBar pba, long pbaOffset) = OpenE1000eWithMsix();
+            using (device)
+            {
+                table.Write(0x1C, 4, 0);
+                nic.RaiseInterrupt(1);
+                Assert.Equal(0UL, pba.Read(pbaOffset, 8));
+                Assert.Equal(1UL, device.MsixVectors[1].Consume());
+            }
+        }
+
+        [Fact]
+        public void A_reset_clears_pending_MSI_X_bits()
+        {
+            (SimulatedPciDevice nic, VfioDevice device, VfioBar _, VfioBar pba, long pbaOffset) = OpenE1000eWithMsix();
+            using (device)
+            {
+                nic.RaiseInterrupt(2);
+                device.Reset();
+                device.WriteConfig(Command, 2, 0x6);
+                Assert.Equal(0UL, pba.Read(pbaOffset, 8));
+                Assert.Equal(0UL, device.MsixVectors[2].Consume());
+            }
+        }
+
+        /// <summary>e1000e with memory decode and MSI-X enabled, every vector masked (its reset state).</summary>
+        private static (SimulatedPciDevice Nic, VfioDevice Device, VfioBar Table, VfioBar Pba, long PbaOffset) OpenE1000eWithMsix()
+        {
+            SimulatedPciDevice nic = Devices.E1000e();
+            VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("strict"), new SimulatedVfioKernel(nic));
+            device.WriteConfig(Command, 2, 0x6);
+            int msix = nic.Capability(0x11)!.Value;
+            device.WriteConfig(msix + 2, 2, 0x8000);
+            uint tableRegister = nic.PeekConfig(msix + 4, 4);
+            uint pbaRegister = nic.PeekConfig(msix + 8, 4);
+            Assert.Equal(3u, tableRegister & 7);
+            return (nic, device, device.Bar((int)(tableRegister & 7)), device.Bar((int)(pbaRegister & 7)), pbaRegister & ~7u);
         }
 
         [Fact]
