@@ -28,7 +28,7 @@ namespace VfioPolicy.Runtime
             _size = size;
         }
 
-        /// <summary>The last failure, for error messages; null when every access succeeded.</summary>
+        /// <summary>The last failure, for error messages; null when every access succeeded. EINTR is retried and a short transfer continued (<see cref="KernelTransfer"/>), so neither appears here unless it persisted.</summary>
         public VfioException? LastError { get; private set; }
 
         /// <inheritdoc />
@@ -43,11 +43,7 @@ namespace VfioPolicy.Runtime
             Span<byte> buffer = stackalloc byte[4];
             try
             {
-                if (_kernel.PRead(_deviceFd, buffer.Slice(0, width), _regionOffset + offset) != width)
-                {
-                    LastError = new VfioException(VfioErrorKind.Kernel, "pread of config space at 0x" + offset.ToString("x3", System.Globalization.CultureInfo.InvariantCulture), 0, "short read");
-                    return false;
-                }
+                KernelTransfer.ReadFully(_kernel, _deviceFd, buffer.Slice(0, width), _regionOffset + offset, "pread of config space at 0x" + offset.ToString("x3", System.Globalization.CultureInfo.InvariantCulture));
             }
             catch (VfioException error)
             {
@@ -79,11 +75,7 @@ namespace VfioPolicy.Runtime
 
             try
             {
-                if (_kernel.PWrite(_deviceFd, buffer.Slice(0, width), _regionOffset + offset) != width)
-                {
-                    LastError = new VfioException(VfioErrorKind.Kernel, "pwrite of config space at 0x" + offset.ToString("x3", System.Globalization.CultureInfo.InvariantCulture), 0, "short write");
-                    return false;
-                }
+                KernelTransfer.WriteFully(_kernel, _deviceFd, buffer.Slice(0, width), _regionOffset + offset, "pwrite of config space at 0x" + offset.ToString("x3", System.Globalization.CultureInfo.InvariantCulture));
             }
             catch (VfioException error)
             {

@@ -208,16 +208,22 @@ namespace VfioPolicy.Runtime
         /// <exception cref="VfioException">Out of range or bad length (<see cref="VfioErrorKind.InvalidAccess"/>), or the hardware failed.</exception>
         public uint ReadConfig(int offset, int length)
         {
-            AccessStatus status = TryReadConfig(offset, length, out uint value);
-            ThrowOnStatus(status, "config read", offset, length);
-            return value;
+            lock (Gate)
+            {
+                AccessStatus status = TryReadConfig(offset, length, out uint value);
+                ThrowOnStatus(status, "config read", offset, length, _configHardware.LastError);
+                return value;
+            }
         }
 
         /// <summary>A consumer config write that throws on failure.</summary>
         /// <exception cref="VfioException">Out of range or bad length (<see cref="VfioErrorKind.InvalidAccess"/>), or the hardware failed.</exception>
         public void WriteConfig(int offset, int length, uint value)
         {
-            ThrowOnStatus(TryWriteConfig(offset, length, value), "config write", offset, length);
+            lock (Gate)
+            {
+                ThrowOnStatus(TryWriteConfig(offset, length, value), "config write", offset, length, _configHardware.LastError);
+            }
         }
 
         /// <summary>BAR <paramref name="index"/> (0 to 5), or the ROM for 6.</summary>
@@ -297,10 +303,7 @@ namespace VfioPolicy.Runtime
             string operation = "pread of " + width.ToString(CultureInfo.InvariantCulture) + " bytes at 0x" + offset.ToString("x", CultureInfo.InvariantCulture) + " of region " + region.Index.ToString(CultureInfo.InvariantCulture) + " of " + Address;
             try
             {
-                if (_kernel.PRead(_deviceFd, buffer.Slice(0, width), region.Offset + offset) != width)
-                {
-                    throw new VfioException(VfioErrorKind.Kernel, operation, 0, "short read");
-                }
+                KernelTransfer.ReadFully(_kernel, _deviceFd, buffer.Slice(0, width), region.Offset + offset, operation);
             }
             catch (VfioException error) when (error.Kind == VfioErrorKind.Kernel && error.Operation != operation)
             {
@@ -327,10 +330,7 @@ namespace VfioPolicy.Runtime
             string operation = "pwrite of " + width.ToString(CultureInfo.InvariantCulture) + " bytes at 0x" + offset.ToString("x", CultureInfo.InvariantCulture) + " of region " + region.Index.ToString(CultureInfo.InvariantCulture) + " of " + Address;
             try
             {
-                if (_kernel.PWrite(_deviceFd, buffer.Slice(0, width), region.Offset + offset) != width)
-                {
-                    throw new VfioException(VfioErrorKind.Kernel, operation, 0, "short write");
-                }
+                KernelTransfer.WriteFully(_kernel, _deviceFd, buffer.Slice(0, width), region.Offset + offset, operation);
             }
             catch (VfioException error) when (error.Kind == VfioErrorKind.Kernel && error.Operation != operation)
             {
@@ -543,10 +543,7 @@ namespace VfioPolicy.Runtime
         {
             byte[] config = new byte[ConfigSize];
             VfioRegionInfo configRegion = _regions[VfioConstants.ConfigRegionIndex]!;
-            if (_kernel.PRead(_deviceFd, config, configRegion.Offset) != ConfigSize)
-            {
-                throw new VfioException(VfioErrorKind.Kernel, "pread of config space of " + Address, 0, "short read");
-            }
+            KernelTransfer.ReadFully(_kernel, _deviceFd, config, configRegion.Offset, "pread of config space of " + Address);
 
             Identity = DeviceIdentityReader.Read(config);
             if (!PolicyMatcher.Matches(model, Identity))
@@ -736,7 +733,7 @@ namespace VfioPolicy.Runtime
             return (written & (uint)~(ulong)(bar.Size - 1) & mask) | bar.TypeBits;
         }
 
-        private static void ThrowOnStatus(AccessStatus status, string what, int offset, int length)
+        private static void ThrowOnStatus(AccessStatus status, string what, int offset, int length, VfioException? hardwareError)
         {
             if (status == AccessStatus.Ok)
             {
@@ -745,7 +742,7 @@ namespace VfioPolicy.Runtime
 
             string operation = string.Format(CultureInfo.InvariantCulture, "{0} of {1} bytes at 0x{2:x3}", what, length, offset);
             throw status == AccessStatus.HardwareError
-                ? new VfioException(VfioErrorKind.Kernel, operation, VfioConstants.EIO, "the device's config region failed the access; nothing changed")
+                ? new VfioException(VfioErrorKind.Kernel, operation, hardwareError is { Errno: not 0 } cause ? cause.Errno : VfioConstants.EIO, "the device's config region failed the access (" + (hardwareError?.Message ?? "no detail") + "); nothing changed")
                 : new VfioException(VfioErrorKind.InvalidAccess, operation, 0, status == AccessStatus.InvalidLength ? "the length must be 1 to 4 bytes" : "the access lies outside config space");
         }
 

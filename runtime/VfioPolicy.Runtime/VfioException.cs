@@ -81,6 +81,7 @@ namespace VfioPolicy.Runtime
         {
             1 => "EPERM",
             2 => "ENOENT",
+            4 => "EINTR",
             5 => "EIO",
             9 => "EBADF",
             11 => "EAGAIN",

@@ -51,6 +51,9 @@ namespace VfioPolicy.Runtime.Kernel
         /// <summary>errno ENOENT.</summary>
         public const int ENOENT = 2;
 
+        /// <summary>errno EINTR (a signal interrupted the call before it transferred anything; the runtime retries it).</summary>
+        public const int EINTR = 4;
+
         /// <summary>errno EIO.</summary>
         public const int EIO = 5;
 

@@ -23,6 +23,7 @@ namespace VfioPolicy.Runtime.Simulation
         private readonly Dictionary<string, (int Group, string? Driver)> _otherMembers = new Dictionary<string, (int, string?)>(StringComparer.Ordinal);
         private readonly Dictionary<int, Descriptor> _descriptors = new Dictionary<int, Descriptor>();
         private readonly Dictionary<string, (int Errno, int Remaining)> _faults = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        private readonly Dictionary<string, (int Bytes, int Remaining)> _shortTransfers = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
         private int _nextFd = 3;
 
         /// <summary>Creates the kernel with <paramref name="devices"/> present.</summary>
@@ -77,12 +78,32 @@ namespace VfioPolicy.Runtime.Simulation
             }
         }
 
-        /// <summary>Removes every injected fault.</summary>
+        /// <summary>
+        /// Makes the next <paramref name="times"/> config-region calls of <paramref name="operation"/> ("pread" or
+        /// "pwrite") transfer at most <paramref name="bytes"/> bytes (0: nothing) and return that count, as vfio-pci does
+        /// when a later chunk of a config access fails. The bytes it reports are really transferred. BAR accesses are
+        /// never short: vfio-pci performs an aligned 1/2/4/8-byte BAR access as one ioread/iowrite.
+        /// </summary>
+        public void InjectShortTransfer(string operation, int bytes, int times = 1)
+        {
+            if (bytes < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(bytes), bytes, "A transfer cannot be shorter than 0 bytes.");
+            }
+
+            lock (_gate)
+            {
+                _shortTransfers[operation] = (bytes, times);
+            }
+        }
+
+        /// <summary>Removes every injected fault and short transfer.</summary>
         public void ClearFaults()
         {
             lock (_gate)
             {
                 _faults.Clear();
+                _shortTransfers.Clear();
             }
         }
 
@@ -497,8 +518,9 @@ namespace VfioPolicy.Runtime.Simulation
                 (int index, long within) = Locate(device, offset, buffer.Length, "pread");
                 if (index == VfioConstants.ConfigRegionIndex)
                 {
-                    device.Config.Slice((int)within, buffer.Length).CopyTo(buffer);
-                    return buffer.Length;
+                    int count = ShortLength("pread", buffer.Length);
+                    device.Config.Slice((int)within, count).CopyTo(buffer);
+                    return count;
                 }
 
                 SimulatedBar bar = device.Bars[index]!;
@@ -517,12 +539,13 @@ namespace VfioPolicy.Runtime.Simulation
                 (int index, long within) = Locate(device, offset, buffer.Length, "pwrite");
                 if (index == VfioConstants.ConfigRegionIndex)
                 {
-                    for (int b = 0; b < buffer.Length; b++)
+                    int count = ShortLength("pwrite", buffer.Length);
+                    for (int b = 0; b < count; b++)
                     {
                         device.WriteConfig((int)within + b, buffer[b]);
                     }
 
-                    return buffer.Length;
+                    return count;
                 }
 
                 if (index == VfioConstants.RomRegionIndex)
@@ -760,6 +783,17 @@ namespace VfioPolicy.Runtime.Simulation
                 _faults[operation] = (fault.Errno, fault.Remaining - 1);
                 throw VfioException.FromErrno(operation + " on " + path, fault.Errno);
             }
+        }
+
+        private int ShortLength(string operation, int length)
+        {
+            if (_shortTransfers.TryGetValue(operation, out (int Bytes, int Remaining) transfer) && transfer.Remaining > 0)
+            {
+                _shortTransfers[operation] = (transfer.Bytes, transfer.Remaining - 1);
+                return Math.Min(transfer.Bytes, length);
+            }
+
+            return length;
         }
 
         private int Add(Descriptor descriptor)
