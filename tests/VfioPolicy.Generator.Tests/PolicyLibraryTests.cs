@@ -122,7 +122,7 @@ namespace VfioPolicy.Generator.Tests
             IConfigSpaceFirewall generated = policy.Open(bound, generatedHardware, generatedAudit);
             var interpreted = new PolicyInterpreter(bound, interpretedHardware, interpretedAudit);
 
-            Assert.True(DwordDispatch.Build(bound, BlockIndex(policy)).ConstantDwords > bound.Size / 8);
+            Assert.True(DwordDispatch.Build(bound, BlockIndex(policy), CaseTable(policy, "s_readCaseOfBlockShape"), CaseTable(policy, "s_writeCaseOfBlockShape")).ConstantDwords > bound.Size / 8);
             foreach (uint pattern in new[] { 0xFFFF_FFFFu, 0x0000_0000u, 0xA5A5_5A5Au })
             {
                 for (int offset = 0; offset < bound.Size; offset += 2)
@@ -144,6 +144,9 @@ namespace VfioPolicy.Generator.Tests
             var field = policy.GetType().GetField("s_blocks", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
             return (System.Collections.Generic.IReadOnlyDictionary<PieceMasks, ushort>)field.GetValue(null)!;
         }
+
+        private static ushort[] CaseTable(ICompiledPolicy policy, string name)
+            => (ushort[])policy.GetType().GetField(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
 
         /// <summary>Policy files read below one folder under paths relative to it, as the generator sees them.</summary>
         private sealed class DirectorySource : IPolicySource

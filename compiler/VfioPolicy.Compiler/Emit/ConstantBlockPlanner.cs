@@ -9,11 +9,19 @@ using VfioPolicy.AccessModel.Model;
 namespace VfioPolicy.Compiler.Emit
 {
     /// <summary>One dword of masks the generated handler holds as constants, and where it was first seen.</summary>
-    /// <param name="Number">The block's number in the generated switch (1 and up; 0 means "table path").</param>
+    /// <param name="Number">The block's number in the generated tables (1 and up; 0 means "general path").</param>
     /// <param name="Masks">The dword's masks.</param>
-    /// <param name="Place">Where the planner first met it, in words (e.g. <c>header 0x04</c>, <c>MSI +0x0c</c>).</param>
+    /// <param name="Region">Where the planner first met it, without the offset: <c>header </c>, <c>MSI +</c>, <c>gap </c>.</param>
+    /// <param name="RegionOffset">The dword's offset in <paramref name="Region"/>.</param>
     /// <param name="Bits">Runs of bits with the same treatment and owner, lowest first.</param>
-    public sealed record ConstantBlock(int Number, PieceMasks Masks, string Place, IReadOnlyList<BitRun> Bits);
+    public sealed record ConstantBlock(int Number, PieceMasks Masks, string Region, int RegionOffset, IReadOnlyList<BitRun> Bits)
+    {
+        /// <summary>Where the planner first met the dword, in words (e.g. <c>header 0x04</c>, <c>MSI +0x0c</c>).</summary>
+        public string Place => PlaceAt(0);
+
+        /// <summary>The place of the byte <paramref name="byteInDword"/> bytes into the dword, in the words of <see cref="Place"/>.</summary>
+        public string PlaceAt(int byteInDword) => Region + "0x" + (RegionOffset + byteInDword).ToString("x2", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Bits <paramref name="LowBit"/>..<paramref name="HighBit"/> of a dword, treated alike and owned by one rule or default.</summary>
     /// <param name="LowBit">Lowest bit (0–31).</param>
@@ -56,7 +64,8 @@ namespace VfioPolicy.Compiler.Emit
                     PieceMasks masks = PieceMasks.FromBound(bound, offset, 4);
                     if (seen.Add(masks))
                     {
-                        blocks.Add(new ConstantBlock(blocks.Count + 1, masks, Place(bound, offset), Runs(bound, offset)));
+                        (string region, int regionOffset) = Place(bound, offset);
+                        blocks.Add(new ConstantBlock(blocks.Count + 1, masks, region, regionOffset, Runs(bound, offset)));
                     }
                 }
             }
@@ -185,11 +194,11 @@ namespace VfioPolicy.Compiler.Emit
             }
         }
 
-        private static string Place(BoundConfigSpace bound, int offset)
+        private static (string Region, int Offset) Place(BoundConfigSpace bound, int offset)
         {
             if (offset < DeviceBinder.HeaderSize)
             {
-                return "header " + Hex(offset);
+                return ("header ", offset);
             }
 
             foreach (BoundCapability capability in bound.Capabilities)
@@ -198,11 +207,11 @@ namespace VfioPolicy.Compiler.Emit
                 if (offset >= start && offset < start + Math.Max(capability.Info.Length, 4))
                 {
                     string what = capability.Known ? capability.Info.Name : "a capability the policy does not describe";
-                    return what + (capability.Hidden ? " (hidden)" : string.Empty) + " +" + Hex(offset - start);
+                    return (what + (capability.Hidden ? " (hidden)" : string.Empty) + " +", offset - start);
                 }
             }
 
-            return "gap " + Hex(offset);
+            return ("gap ", offset);
         }
 
         private static IReadOnlyList<BitRun> Runs(BoundConfigSpace bound, int offset)
@@ -245,7 +254,5 @@ namespace VfioPolicy.Compiler.Emit
 
             return "passthrough " + (Has(bound.PassthroughWritable) ? (Has(bound.HardwareWriteOneToClear) ? "rw1c" : "rw") : "ro" + hardwareRw1c);
         }
-
-        private static string Hex(int value) => "0x" + value.ToString("x2", CultureInfo.InvariantCulture);
     }
 }

@@ -12,8 +12,9 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// changes, audits and calls behaviors, exactly as the access model states; <see cref="BitSemantics"/> does all
     /// the bit arithmetic. The reference interpreter (<see cref="FirewallEngine{TMasks}"/> over the binding's masks)
     /// and every generated handler derive from it and run the same per-piece steps: a generated handler only adds a
-    /// fast path that calls <see cref="ReadPiece"/> and <see cref="WritePiece"/> with its masks as constants, and
-    /// leaves every other access to <see cref="ReadPieces{TMasks}"/> and <see cref="WritePieces{TMasks}"/>.
+    /// fast path that finds an access's case (<see cref="CaseOf"/>) and calls <see cref="ReadPiece"/> or
+    /// <see cref="WritePiece"/> with that case's offset-independent masks and width as constants, and leaves every
+    /// other access to <see cref="ReadGeneral"/> and <see cref="WriteGeneral"/>, the interpreter's piece loop.
     /// </summary>
     /// <remarks>
     /// A write: every hardware read happens first, then the hardware writes, then the shadow commit, then audit events
@@ -25,6 +26,7 @@ namespace VfioPolicy.AccessModel.Interpretation
         private const int MaxPiecesPerAccess = 3;
 
         private readonly BoundConfigSpace _bound;
+        private readonly int _size;
         private readonly IHardwareConfig _hardware;
         private readonly IAuditSink _audit;
         private readonly IBehaviorHost? _behaviors;
@@ -44,6 +46,7 @@ namespace VfioPolicy.AccessModel.Interpretation
         protected FirewallCore(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit, IBehaviorHost? behaviors)
         {
             _bound = bound ?? throw new ArgumentNullException(nameof(bound));
+            _size = bound.Size;
             _hardware = hardware ?? throw new ArgumentNullException(nameof(hardware));
             _audit = audit ?? throw new ArgumentNullException(nameof(audit));
             _behaviors = behaviors;
@@ -73,7 +76,7 @@ namespace VfioPolicy.AccessModel.Interpretation
         public string PolicyName => _bound.PolicyName;
 
         /// <inheritdoc />
-        public int Size => _bound.Size;
+        public int Size => _size;
 
         /// <summary>The binding this engine executes.</summary>
         public BoundConfigSpace Bound => _bound;
@@ -125,7 +128,7 @@ namespace VfioPolicy.AccessModel.Interpretation
             }
 
             // Compared as long so that an offset near int.MaxValue cannot overflow into range.
-            if (offset < 0 || (long)offset + length > _bound.Size)
+            if (offset < 0 || (long)offset + length > _size)
             {
                 return AccessStatus.OutOfRange;
             }
@@ -133,24 +136,58 @@ namespace VfioPolicy.AccessModel.Interpretation
             return AccessStatus.Ok;
         }
 
-        /// <summary>Whether a validated access is one naturally aligned piece (a whole dword, an aligned word, or a byte).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        protected static bool IsSinglePiece(int offset, int length) => (offset & (length - 1)) == 0 && length != 3;
-
         /// <summary>
-        /// Reads the single piece of a validated access (<see cref="IsSinglePiece"/>) whose dword has the virtualized-bit
-        /// mask <paramref name="dwordVirt"/>; inlined, so a constant mask folds the hardware-or-shadow choice away.
+        /// The generated case serving an access: <paramref name="cases"/> (a <see cref="DwordDispatch"/> table) at the
+        /// access's key, or 0, the general path, for an offset or length no table entry can describe. A nonzero case is
+        /// only ever stored for a single naturally aligned piece inside the config space, so it needs no other check.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        protected AccessStatus ReadPiece(int offset, int width, uint dwordVirt, out uint value)
-        {
-            int shift = (offset & 3) * 8;
-            uint widthMask = BitSemantics.WidthMask(width);
-            uint virt = (dwordVirt >> shift) & widthMask;
-            uint hardware = 0;
+        protected int CaseOf(ushort[] cases, int offset, int length)
+            => (uint)offset < (uint)_size && (uint)(length - 1) < 4u ? cases[PieceShape.AccessKey(offset, length)] : 0;
 
-            // Hardware is read only when at least one bit of the piece comes from it: reads can have side effects.
-            if (virt != widthMask && !_hardware.TryRead(offset, width, out hardware))
+        /// <summary>Validates an access, then reads it piece by piece with the binding's masks: the interpreter's path, for accesses no generated case serves.</summary>
+        protected AccessStatus ReadGeneral(int offset, int length, out uint value)
+        {
+            AccessStatus status = Validate(offset, length);
+            if (status != AccessStatus.Ok)
+            {
+                value = 0;
+                return status;
+            }
+
+            return ReadPieces(new BoundMaskSource(_bound), offset, length, out value);
+        }
+
+        /// <summary>Validates an access, then writes it piece by piece with the binding's masks: the interpreter's path, for accesses no generated case serves.</summary>
+        protected AccessStatus WriteGeneral(int offset, int length, uint value)
+        {
+            AccessStatus status = Validate(offset, length);
+            return status != AccessStatus.Ok ? status : WritePieces(new BoundMaskSource(_bound), offset, length, value);
+        }
+
+        /// <summary>
+        /// Reads one naturally aligned piece of <paramref name="width"/> bytes at <paramref name="offset"/> (already
+        /// known valid) whose virtualized bits are <paramref name="virt"/>, a mask over the piece. Inlined into a caller
+        /// that passes constants, a wholly virtualized piece is one shadow load; a piece with bits from hardware calls
+        /// out to <see cref="ReadPieceWithHardware"/> (the device access it makes dwarfs the call).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        protected AccessStatus ReadPiece(int offset, int width, uint virt, out uint value)
+        {
+            if (virt == BitSemantics.WidthMask(width))
+            {
+                value = PieceMasks.Load(_shadow, offset, width);
+                return AccessStatus.Ok;
+            }
+
+            return ReadPieceWithHardware(offset, width, virt, out value);
+        }
+
+        /// <summary>The part of <see cref="ReadPiece"/> for a piece with bits from hardware: the hardware read, then the merge.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private AccessStatus ReadPieceWithHardware(int offset, int width, uint virt, out uint value)
+        {
+            if (!_hardware.TryRead(offset, width, out uint hardware))
             {
                 value = 0;
                 return AccessStatus.HardwareError;
@@ -161,54 +198,58 @@ namespace VfioPolicy.AccessModel.Interpretation
         }
 
         /// <summary>
-        /// Writes the single piece of a validated access (<see cref="IsSinglePiece"/>) whose dword has the given masks
-        /// (the arguments of <see cref="PieceMasks"/>): hardware read and write, shadow, audit, behaviors, in the order
-        /// and with the helpers <see cref="WritePieces{TMasks}"/> uses for each piece. Inlined into a caller that
-        /// passes constants, every test of a mask folds away.
+        /// Writes one naturally aligned piece of <paramref name="width"/> bytes at <paramref name="offset"/> (already
+        /// known valid) with the piece's masks (those of <see cref="PieceMasks"/>, over the piece): hardware read and
+        /// write, shadow, audit, behaviors, in the order and with the helpers <see cref="WritePieces{TMasks}"/> uses
+        /// for each piece. Inlined into a caller that passes constants, every test of a mask folds away.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         protected AccessStatus WritePiece(
             int offset, int width, uint value,
-            uint dwordPassthroughWritable, uint dwordShadowReadWrite, uint dwordShadowWriteOneToClear, uint dwordHardwareWriteOneToClear, uint dwordAudit, uint dwordDeniedValue)
+            uint passthroughWritable, uint shadowReadWrite, uint shadowWriteOneToClear, uint hardwareWriteOneToClear, uint audit, uint deniedValue)
         {
-            int shift = (offset & 3) * 8;
-            uint widthMask = BitSemantics.WidthMask(width);
-            uint pieceValue = value & widthMask;
-            uint passthroughWritable = (dwordPassthroughWritable >> shift) & widthMask;
-            if (passthroughWritable != 0)
+            uint pieceValue = value & BitSemantics.WidthMask(width);
+            if (passthroughWritable != 0 && !WritePieceToHardware(offset, width, pieceValue, passthroughWritable, hardwareWriteOneToClear))
             {
-                if (!TryMergeHardware(offset, width, pieceValue, passthroughWritable, (dwordHardwareWriteOneToClear >> shift) & widthMask, out uint hardwareValue)
-                    || !_hardware.TryWrite(offset, width, hardwareValue))
-                {
-                    return AccessStatus.HardwareError;
-                }
+                return AccessStatus.HardwareError;
             }
 
             // WriteShadow with no writable shadow bits is the identity, so the store is skipped for those pieces.
-            uint shadowReadWrite = (dwordShadowReadWrite >> shift) & widthMask;
-            uint shadowWriteOneToClear = (dwordShadowWriteOneToClear >> shift) & widthMask;
             if ((shadowReadWrite | shadowWriteOneToClear) != 0)
             {
-                PieceMasks.Store(_shadow, offset, width, BitSemantics.WriteShadow(PieceMasks.Load(_shadow, offset, width), pieceValue, shadowReadWrite, shadowWriteOneToClear));
+                // A piece whose every bit the write stores keeps nothing of the old shadow, so it is not loaded: the
+                // store then does not wait for the previous one (constant masks fold the test away).
+                ref byte shadow = ref PieceMasks.At(_shadow, offset, width);
+                uint old = shadowReadWrite == BitSemantics.WidthMask(width) ? 0 : PieceMasks.Load(ref shadow, width);
+                PieceMasks.Store(ref shadow, width, BitSemantics.WriteShadow(old, pieceValue, shadowReadWrite, shadowWriteOneToClear));
             }
 
-            uint audit = (dwordAudit >> shift) & widthMask;
             if (audit != 0)
             {
-                uint deniedChange = BitSemantics.DeniedChange(pieceValue, (dwordDeniedValue >> shift) & widthMask, audit);
+                uint deniedChange = BitSemantics.DeniedChange(pieceValue, deniedValue, audit);
                 if (deniedChange != 0)
                 {
                     RecordDenied(offset, width, pieceValue, deniedChange);
                 }
             }
 
-            if (_behaviors is not null)
-            {
-                CallBehaviors(offset, width, value);
-            }
+            // A tail call, so that a caller whose other paths make no call needs no stack frame.
+            return _behaviors is null ? AccessStatus.Ok : CallBehaviorsAfterWrite(offset, width, value);
+        }
 
+        /// <summary>The behavior step of <see cref="WritePiece"/>, out of line: behaviors, then <see cref="AccessStatus.Ok"/>.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private AccessStatus CallBehaviorsAfterWrite(int offset, int width, uint value)
+        {
+            CallBehaviors(offset, width, value);
             return AccessStatus.Ok;
         }
+
+        /// <summary>The hardware part of <see cref="WritePiece"/>, out of line (the device access it makes dwarfs the call): the read-modify-write; false on a failure.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool WritePieceToHardware(int offset, int width, uint pieceValue, uint passthroughWritable, uint hardwareWriteOneToClear)
+            => TryMergeHardware(offset, width, pieceValue, passthroughWritable, hardwareWriteOneToClear, out uint hardwareValue)
+               && _hardware.TryWrite(offset, width, hardwareValue);
 
         /// <summary>Reads a validated access piece by piece, the masks of each from <paramref name="masks"/>.</summary>
         protected AccessStatus ReadPieces<TMasks>(in TMasks masks, int offset, int length, out uint value)

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Semantics;
 
@@ -112,13 +113,7 @@ namespace VfioPolicy.AccessModel.Interpretation
                 }
             }
 
-            uint value = 0;
-            for (int b = 0; b < width; b++)
-            {
-                value |= (uint)bytes[offset + b] << (8 * b);
-            }
-
-            return value;
+            return LoadByteByByte(ref bytes[offset], width);
         }
 
         /// <summary>Little-endian store of the low <paramref name="width"/> bytes (1 to 4) of <paramref name="value"/>.</summary>
@@ -143,9 +138,87 @@ namespace VfioPolicy.AccessModel.Interpretation
                 }
             }
 
+            StoreByteByByte(ref bytes[offset], width, value);
+        }
+
+        /// <summary>The first of <paramref name="width"/> bytes at <paramref name="offset"/>, after one check that all of them lie inside <paramref name="bytes"/>.</summary>
+        /// <exception cref="IndexOutOfRangeException">Some of the bytes lie outside <paramref name="bytes"/>.</exception>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref byte At(byte[] bytes, int offset, int width)
+        {
+            // In 64 bits, a negative offset or width is huge, so one comparison checks both ends.
+            if ((ulong)(uint)offset + (uint)width > (uint)bytes.Length)
+            {
+                ThrowOutside();
+            }
+
+            return ref Unsafe.Add(ref MemoryMarshal.GetReference(new Span<byte>(bytes)), offset);
+        }
+
+        /// <summary>Little-endian load of <paramref name="width"/> bytes (1 to 4) starting at <paramref name="first"/>, already checked.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static uint Load(ref byte first, int width)
+        {
+            if (BitConverter.IsLittleEndian)
+            {
+                switch (width)
+                {
+                    case 4:
+                        return Unsafe.ReadUnaligned<uint>(ref first);
+                    case 2:
+                        return Unsafe.ReadUnaligned<ushort>(ref first);
+                    case 1:
+                        return first;
+                }
+            }
+
+            return LoadByteByByte(ref first, width);
+        }
+
+        /// <summary>Little-endian store of the low <paramref name="width"/> bytes (1 to 4) of <paramref name="value"/> starting at <paramref name="first"/>, already checked.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void Store(ref byte first, int width, uint value)
+        {
+            if (BitConverter.IsLittleEndian)
+            {
+                switch (width)
+                {
+                    case 4:
+                        Unsafe.WriteUnaligned(ref first, value);
+                        return;
+                    case 2:
+                        Unsafe.WriteUnaligned(ref first, (ushort)value);
+                        return;
+                    case 1:
+                        first = (byte)value;
+                        return;
+                }
+            }
+
+            StoreByteByByte(ref first, width, value);
+        }
+
+        private static void ThrowOutside() => throw new IndexOutOfRangeException("The bytes lie outside the array.");
+
+        // Out of line, so that the inlined loads and stores stay small enough for the JIT to inline them everywhere.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static uint LoadByteByByte(ref byte first, int width)
+        {
+            uint value = 0;
             for (int b = 0; b < width; b++)
             {
-                bytes[offset + b] = (byte)(value >> (8 * b));
+                value |= (uint)Unsafe.Add(ref first, b) << (8 * b);
+            }
+
+            return value;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void StoreByteByByte(ref byte first, int width, uint value)
+        {
+            for (int b = 0; b < width; b++)
+            {
+                Unsafe.Add(ref first, b) = (byte)(value >> (8 * b));
             }
         }
 
@@ -193,9 +266,9 @@ namespace VfioPolicy.AccessModel.Interpretation
     }
 
     /// <summary>
-    /// Where an engine gets the masks of a piece. Implemented by structs so the engine, generic over it, is compiled
-    /// once per source with the lookup inlined: the interpreter's reads the bound arrays, a generated handler's
-    /// dispatches on the dword to constants.
+    /// Where the general piece loop gets the masks of a piece. Implemented by structs so the engine, generic over it,
+    /// is compiled once per source with the lookup inlined; the interpreter's (<see cref="BoundMaskSource"/>) reads
+    /// the bound arrays, and so does a generated handler's general path.
     /// </summary>
     public interface IPieceMaskSource
     {

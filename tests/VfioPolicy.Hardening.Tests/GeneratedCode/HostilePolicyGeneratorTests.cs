@@ -30,7 +30,7 @@ namespace VfioPolicy.Hardening.Tests.GeneratedCode
             "default unknown-capability hide body deny 0\n";
 
         /// <summary>The nested types the emitter writes into every policy class (docs/generated-code.md).</summary>
-        private static readonly string[] EmitterHelperTypes = { "Masks", "Firewall" };
+        private static readonly string[] EmitterHelperTypes = { "Firewall" };
 
         private static readonly Regex AsciiIdentifier = new Regex("^@?[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
 
