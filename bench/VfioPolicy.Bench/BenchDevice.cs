@@ -37,6 +37,9 @@ namespace VfioPolicy.Bench
         /// <summary>DEVCTL of the PCI Express capability at 0xe0; DEVSTA follows at 0xea.</summary>
         public const int DevCtl = 0xe8;
 
+        /// <summary>The environment variable through which the benchmark host tells its child processes where the repository is.</summary>
+        public const string RepositoryVariable = "VFIOPOLICY_REPOSITORY";
+
         /// <summary>The device's config space.</summary>
         public static ConfigSpaceImage Image() => ConfigDumpReader.Load(Path.Combine(RepositoryRoot(), DumpPath), null);
 
@@ -64,6 +67,13 @@ namespace VfioPolicy.Bench
         /// <summary>The repository root: above the binaries, else above the working directory.</summary>
         public static string RepositoryRoot()
         {
+            // BenchmarkDotNet runs each benchmark in a child process built elsewhere; Program passes the root down.
+            string? given = Environment.GetEnvironmentVariable(RepositoryVariable);
+            if (!string.IsNullOrEmpty(given) && File.Exists(Path.Combine(given, "VfioPolicy.sln")))
+            {
+                return given;
+            }
+
             for (DirectoryInfo? folder = new DirectoryInfo(AppContext.BaseDirectory); folder != null; folder = folder.Parent)
             {
                 if (File.Exists(Path.Combine(folder.FullName, "VfioPolicy.sln")))

@@ -12,6 +12,9 @@ namespace VfioPolicy.Bench
         /// <summary>Runs the benchmarks chosen by <paramref name="args"/>.</summary>
         public static int Main(string[] args)
         {
+            // The benchmarks load the corpus and the policies from the repository, also in the child processes
+            // BenchmarkDotNet starts from its own build folder.
+            Environment.SetEnvironmentVariable(BenchDevice.RepositoryVariable, BenchDevice.RepositoryRoot());
             if (args.Length == 1 && args[0] == "--masks")
             {
                 BoundConfigSpace bound = BenchDevice.Bind();
