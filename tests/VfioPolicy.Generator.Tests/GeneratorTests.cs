@@ -25,6 +25,15 @@ namespace VfioPolicy.Generator.Tests
             "}\n";
 
         [Fact]
+        public void Generated_code_names_the_version_of_the_packages_that_generated_it()
+        {
+            // Directory.Build.props sets one version for every assembly and package; [GeneratedCode] must say the same.
+            string assembly = typeof(VfioPolicy.Compiler.Emit.HandlerEmitter).Assembly.GetName().Version!.ToString(3);
+            Assert.Equal(VfioPolicy.Compiler.Emit.HandlerEmitter.ToolVersion, assembly);
+            Assert.Equal(assembly, typeof(VfioPolicy.Generator.PolicyGenerator).Assembly.GetName().Version!.ToString(3));
+        }
+
+        [Fact]
         public void The_policy_library_generates_one_handler_per_complete_policy_and_compiles_cleanly()
         {
             GeneratorRun run = GeneratorHarness.Run(GeneratorHarness.Library());

@@ -24,8 +24,8 @@ namespace VfioPolicy.Compiler.Emit
         /// <summary>The tool name <c>[GeneratedCode]</c> carries.</summary>
         public const string ToolName = "VfioPolicy.Generator";
 
-        /// <summary>The tool version <c>[GeneratedCode]</c> carries.</summary>
-        public const string ToolVersion = "1.0.0.0";
+        /// <summary>The tool version <c>[GeneratedCode]</c> carries: the packages' version (a test holds them equal).</summary>
+        public const string ToolVersion = "0.1.0";
 
         private const string Model = "global::VfioPolicy.AccessModel.Model";
         private const string Contracts = "global::VfioPolicy.AccessModel.Contracts";
