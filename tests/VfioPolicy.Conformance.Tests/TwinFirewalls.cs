@@ -117,8 +117,8 @@ namespace VfioPolicy.Conformance.Tests
         }
 
         /// <summary>
-        /// The public <c>Shadow</c> of the engine behind a firewall. Both engines are a <see cref="FirewallEngine{TMasks}"/>
-        /// (the generated one over a private mask struct), so the property is found on the runtime type; a span
+        /// The public <c>Shadow</c> of the engine behind a firewall. Both engines expose the one of their
+        /// <see cref="FirewallCore"/> (the generated one is a private subclass), so the property is found on the runtime type; a span
         /// cannot be boxed, so it is bound as a delegate rather than invoked through reflection.
         /// </summary>
         private static ShadowView ShadowOf(IConfigSpaceFirewall firewall)

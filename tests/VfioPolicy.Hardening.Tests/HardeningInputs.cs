@@ -41,8 +41,8 @@ namespace VfioPolicy.Hardening.Tests
         public static string Regressions(string kind) => RepositoryPaths.InRepository("tests/VfioPolicy.Hardening.Tests/Regressions/" + kind);
 
         /// <summary>
-        /// The shadow of a firewall. Both engines are a FirewallEngine (the interpreter wraps one and exposes it; the
-        /// generated handler is one over a private mask struct), so the public Shadow property is found on the runtime
+        /// The shadow of a firewall. Both engines expose the one of their FirewallCore (the interpreter wraps one and
+        /// exposes it; the generated handler is a private subclass), so the public Shadow property is found on the runtime
         /// type; a span cannot be boxed, so it is bound as a delegate rather than invoked through reflection.
         /// </summary>
         public static ShadowView ShadowOf(IConfigSpaceFirewall firewall)

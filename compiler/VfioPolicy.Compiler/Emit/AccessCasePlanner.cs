@@ -31,7 +31,14 @@ namespace VfioPolicy.Compiler.Emit
     /// enough for the JIT to inline wherever it devirtualizes a call, whatever the policy's size; every other case
     /// runs out of line.
     /// </param>
-    public sealed record AccessCase(int Number, int Width, PieceMasks Masks, IReadOnlyList<CaseUse> Uses, bool InEntry);
+    public sealed record AccessCase(int Number, int Width, PieceMasks Masks, IReadOnlyList<CaseUse> Uses, bool InEntry)
+    {
+        /// <summary>For a write case: whether it neither reaches the hardware nor may record an audit event.</summary>
+        public bool TouchesOnlyShadow => TouchesOnlyShadowFor(Masks);
+
+        /// <summary>Whether a write of a piece with <paramref name="masks"/> neither reaches the hardware nor may record an audit event.</summary>
+        public static bool TouchesOnlyShadowFor(PieceMasks masks) => masks.PassthroughWritable == 0 && masks.Audit == 0;
+    }
 
     /// <summary>The read and write cases of a handler, and the per-(block, shape) tables that name them.</summary>
     /// <param name="Reads">Read cases: one per distinct (width, virtualized-bit mask).</param>
@@ -83,7 +90,7 @@ namespace VfioPolicy.Compiler.Emit
                     masks.PassthroughWritable == 0 ? 0 : masks.HardwareWriteOneToClear,
                     masks.Audit,
                     masks.DeniedValue),
-                (width, masks) => masks.PassthroughWritable == 0 && masks.Audit == 0 && masks.ShadowWriteOneToClear == 0
+                (width, masks) => AccessCase.TouchesOnlyShadowFor(masks) && masks.ShadowWriteOneToClear == 0
                     && (masks.ShadowReadWrite == 0 || masks.ShadowReadWrite == BitSemantics.WidthMask(width)));
             foreach (ConstantBlock block in blocks)
             {

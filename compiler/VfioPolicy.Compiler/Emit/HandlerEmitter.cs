@@ -365,7 +365,7 @@ namespace VfioPolicy.Compiler.Emit
             w.Open();
             foreach (AccessCase access in cases.Writes.Where(c => !c.InEntry))
             {
-                if (TouchesOnlyShadow(access))
+                if (access.TouchesOnlyShadow)
                 {
                     w.Line("// " + CSharpLiteral.Comment(Bytes(access.Width) + ": " + Uses(access)));
                     w.Line("case " + CSharpLiteral.Int(access.Number) + ": return " + WritePieceCall(access) + ";");
@@ -379,7 +379,7 @@ namespace VfioPolicy.Compiler.Emit
             w.Line("default: return WriteGeneral(offset, length, value);");
             w.Close();
             w.Close();
-            foreach (AccessCase access in cases.Writes.Where(c => !c.InEntry && !TouchesOnlyShadow(c)))
+            foreach (AccessCase access in cases.Writes.Where(c => !c.InEntry && !c.TouchesOnlyShadow))
             {
                 w.Line();
                 w.Line("// " + CSharpLiteral.Comment(Bytes(access.Width) + ": " + Uses(access)));
@@ -401,8 +401,6 @@ namespace VfioPolicy.Compiler.Emit
                 + string.Join(", ", new[] { m.PassthroughWritable, m.ShadowReadWrite, m.ShadowWriteOneToClear, m.HardwareWriteOneToClear, m.Audit, m.DeniedValue }.Select(CSharpLiteral.UInt))
                 + ")";
         }
-
-        private static bool TouchesOnlyShadow(AccessCase write) => write.Masks.PassthroughWritable == 0 && write.Masks.Audit == 0;
 
         private static string WriteCaseMethod(AccessCase access) => "WriteCase" + access.Number.ToString(CultureInfo.InvariantCulture);
 

@@ -10,7 +10,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// <summary>
     /// The one piece-execution core: splits accesses into pieces, merges reads, computes writes whole before anything
     /// changes, audits and calls behaviors, exactly as the access model states; <see cref="BitSemantics"/> does all
-    /// the bit arithmetic. The reference interpreter (<see cref="FirewallEngine{TMasks}"/> over the binding's masks)
+    /// the bit arithmetic. The reference interpreter (<see cref="FirewallEngine"/>, the general path alone)
     /// and every generated handler derive from it and run the same per-piece steps: a generated handler only adds a
     /// fast path that finds an access's case (<see cref="CaseOf"/>) and calls <see cref="ReadPiece"/> or
     /// <see cref="WritePiece"/> with that case's offset-independent masks and width as constants, and leaves every
@@ -146,6 +146,7 @@ namespace VfioPolicy.AccessModel.Interpretation
             => (uint)offset < (uint)_size && (uint)(length - 1) < 4u ? cases[PieceShape.AccessKey(offset, length)] : 0;
 
         /// <summary>Validates an access, then reads it piece by piece with the binding's masks: the interpreter's path, for accesses no generated case serves.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         protected AccessStatus ReadGeneral(int offset, int length, out uint value)
         {
             AccessStatus status = Validate(offset, length);
@@ -155,14 +156,15 @@ namespace VfioPolicy.AccessModel.Interpretation
                 return status;
             }
 
-            return ReadPieces(new BoundMaskSource(_bound), offset, length, out value);
+            return ReadPieces(offset, length, out value);
         }
 
         /// <summary>Validates an access, then writes it piece by piece with the binding's masks: the interpreter's path, for accesses no generated case serves.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         protected AccessStatus WriteGeneral(int offset, int length, uint value)
         {
             AccessStatus status = Validate(offset, length);
-            return status != AccessStatus.Ok ? status : WritePieces(new BoundMaskSource(_bound), offset, length, value);
+            return status != AccessStatus.Ok ? status : WritePieces(offset, length, value);
         }
 
         /// <summary>
@@ -200,7 +202,7 @@ namespace VfioPolicy.AccessModel.Interpretation
         /// <summary>
         /// Writes one naturally aligned piece of <paramref name="width"/> bytes at <paramref name="offset"/> (already
         /// known valid) with the piece's masks (those of <see cref="PieceMasks"/>, over the piece): hardware read and
-        /// write, shadow, audit, behaviors, in the order and with the helpers <see cref="WritePieces{TMasks}"/> uses
+        /// write, shadow, audit, behaviors, in the order and with the helpers <see cref="WritePieces"/> uses
         /// for each piece. Inlined into a caller that passes constants, every test of a mask folds away.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -251,9 +253,8 @@ namespace VfioPolicy.AccessModel.Interpretation
             => TryMergeHardware(offset, width, pieceValue, passthroughWritable, hardwareWriteOneToClear, out uint hardwareValue)
                && _hardware.TryWrite(offset, width, hardwareValue);
 
-        /// <summary>Reads a validated access piece by piece, the masks of each from <paramref name="masks"/>.</summary>
-        protected AccessStatus ReadPieces<TMasks>(in TMasks masks, int offset, int length, out uint value)
-            where TMasks : struct, IPieceMaskSource
+        /// <summary>Reads a validated access piece by piece, the masks of each from the binding.</summary>
+        private AccessStatus ReadPieces(int offset, int length, out uint value)
         {
             uint result = 0;
             int position = offset;
@@ -261,7 +262,7 @@ namespace VfioPolicy.AccessModel.Interpretation
             while (position < end)
             {
                 int width = PieceWidth(position, end);
-                uint virt = masks.MasksOf(position, width).Virt;
+                uint virt = PieceMasks.Load(_bound, position, width).Virt;
                 uint hardware = 0;
 
                 // Hardware is read only when at least one bit of the piece comes from it: reads can have side effects.
@@ -280,9 +281,8 @@ namespace VfioPolicy.AccessModel.Interpretation
             return AccessStatus.Ok;
         }
 
-        /// <summary>Writes a validated access piece by piece, the masks of each from <paramref name="masks"/>.</summary>
-        protected AccessStatus WritePieces<TMasks>(in TMasks masks, int offset, int length, uint value)
-            where TMasks : struct, IPieceMaskSource
+        /// <summary>Writes a validated access piece by piece, the masks of each from the binding.</summary>
+        private AccessStatus WritePieces(int offset, int length, uint value)
         {
             // Phase 1: decide every piece, doing every hardware read now, so that a failing read changes nothing.
             Span<PendingWrite> pieces = stackalloc PendingWrite[MaxPiecesPerAccess];
@@ -292,7 +292,7 @@ namespace VfioPolicy.AccessModel.Interpretation
             while (position < end)
             {
                 int width = PieceWidth(position, end);
-                PieceMasks m = masks.MasksOf(position, width);
+                PieceMasks m = PieceMasks.Load(_bound, position, width);
                 uint pieceValue = (value >> ((position - offset) * 8)) & BitSemantics.WidthMask(width);
                 ref PendingWrite piece = ref pieces[count++];
                 if (!Decide(ref piece, position, width, pieceValue, m.PassthroughWritable, m.ShadowReadWrite, m.ShadowWriteOneToClear, m.HardwareWriteOneToClear, m.Audit, m.DeniedValue))

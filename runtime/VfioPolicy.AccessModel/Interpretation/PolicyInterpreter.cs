@@ -8,7 +8,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// <summary>
     /// The reference engine: executes a <see cref="BoundConfigSpace"/> access by access, exactly as the access model
     /// states, reading every piece's masks from the binding's arrays. Generated handlers run the same
-    /// <see cref="FirewallEngine{TMasks}"/> with constant masks; both call <see cref="BitSemantics"/> for every bit operation.
+    /// <see cref="FirewallCore"/> with constant masks; both call <see cref="BitSemantics"/> for every bit operation.
     /// </summary>
     /// <remarks>
     /// One access is split into naturally aligned pieces of 1, 2 or 4 bytes. A write is computed whole before anything
@@ -18,7 +18,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// </remarks>
     public sealed class PolicyInterpreter : IConfigSpaceFirewall, IShadowAccess
     {
-        private readonly FirewallEngine<BoundMaskSource> _engine;
+        private readonly FirewallEngine _engine;
 
         /// <summary>Opens the firewall: the shadow starts at the reset values, with the hardware's value where the policy says so.</summary>
         /// <param name="bound">The policy bound to the device.</param>
@@ -33,7 +33,7 @@ namespace VfioPolicy.AccessModel.Interpretation
                 throw new ArgumentNullException(nameof(bound));
             }
 
-            _engine = new FirewallEngine<BoundMaskSource>(bound, new BoundMaskSource(bound), hardware, audit, behaviors);
+            _engine = new FirewallEngine(bound, hardware, audit, behaviors);
         }
 
         /// <inheritdoc />
