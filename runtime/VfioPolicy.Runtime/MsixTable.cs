@@ -9,16 +9,22 @@ namespace VfioPolicy.Runtime
     /// whether the consumer's eventfd is attached; while it is masked the device layer routes the vector to an eventfd of
     /// its own and records a firing here as the vector's pending bit, which the PBA reads back.
     /// </summary>
+    /// <remarks>
+    /// With VMM-owned interrupts (<see cref="EmulatesVectors"/> false) it keeps the kernel's vfio-pci contract instead:
+    /// the table reads all ones and drops writes (the VMM emulates it), and the PBA is the device's own, reached like
+    /// the rest of the BAR.
+    /// </remarks>
     internal sealed class MsixTable
     {
         private const int EntrySize = 16;
         private const int VectorControlOffset = 12;
         private readonly byte[] _table;
         private readonly ulong[] _pending;
-        private readonly Action<int> _maskChanged;
+        private readonly Action<int> _changed;
 
-        public MsixTable(int vectors, int tableBar, long tableOffset, int pbaBar, long pbaOffset, Action<int> maskChanged)
+        public MsixTable(int vectors, int tableBar, long tableOffset, int pbaBar, long pbaOffset, Action<int> changed, bool emulatesVectors = true)
         {
+            EmulatesVectors = emulatesVectors;
             Vectors = vectors;
             TableBar = tableBar;
             TableOffset = tableOffset;
@@ -26,11 +32,14 @@ namespace VfioPolicy.Runtime
             PbaOffset = pbaOffset;
             _table = new byte[vectors * EntrySize];
             _pending = new ulong[(vectors + 63) / 64];
-            _maskChanged = maskChanged;
+            _changed = changed;
             Reset();
         }
 
         public int Vectors { get; }
+
+        /// <summary>True: the runtime emulates table and PBA; false: the kernel contract for a VMM (see remarks).</summary>
+        public bool EmulatesVectors { get; }
 
         public int TableBar { get; }
 
@@ -77,7 +86,7 @@ namespace VfioPolicy.Runtime
                 yield return (TableOffset, TableEnd);
             }
 
-            if (bar == PbaBar)
+            if (bar == PbaBar && EmulatesVectors)
             {
                 yield return (PbaOffset, PbaEnd);
             }
@@ -86,11 +95,16 @@ namespace VfioPolicy.Runtime
         public bool Covers(int bar, long offset, int width)
         {
             long end = offset + width;
-            return (bar == TableBar && offset < TableEnd && end > TableOffset) || (bar == PbaBar && offset < PbaEnd && end > PbaOffset);
+            return (bar == TableBar && offset < TableEnd && end > TableOffset) || (EmulatesVectors && bar == PbaBar && offset < PbaEnd && end > PbaOffset);
         }
 
         public ulong Read(int bar, long offset, int width)
         {
+            if (!EmulatesVectors)
+            {
+                return width == 8 ? ulong.MaxValue : (1UL << (width * 8)) - 1;
+            }
+
             if (bar == PbaBar && offset < PbaEnd && offset + width > PbaOffset)
             {
                 CollectPending?.Invoke();
@@ -107,12 +121,12 @@ namespace VfioPolicy.Runtime
 
         public void Write(int bar, long offset, int width, ulong value)
         {
-            if (bar != TableBar)
+            if (bar != TableBar || !EmulatesVectors)
             {
                 return;
             }
 
-            var touched = new List<(int Vector, bool WasMasked)>();
+            int firstChanged = -1;
             for (int b = 0; b < width; b++)
             {
                 long position = offset + b;
@@ -122,12 +136,6 @@ namespace VfioPolicy.Runtime
                 }
 
                 int index = (int)(position - TableOffset);
-                int vector = index / EntrySize;
-                if (touched.Count == 0 || touched[touched.Count - 1].Vector != vector)
-                {
-                    touched.Add((vector, IsMasked(vector)));
-                }
-
                 byte incoming = (byte)(value >> (8 * b));
                 if (index % EntrySize == VectorControlOffset)
                 {
@@ -138,15 +146,19 @@ namespace VfioPolicy.Runtime
                     incoming = 0;
                 }
 
+                if (_table[index] != incoming && firstChanged < 0)
+                {
+                    firstChanged = index / EntrySize;
+                }
+
                 _table[index] = incoming;
             }
 
-            foreach ((int vector, bool wasMasked) in touched)
+            // The device layer re-syncs on a mask change (the vector's eventfd moves) and on an address or data change
+            // (its route changes); one call covers a write that touched several vectors.
+            if (firstChanged >= 0)
             {
-                if (IsMasked(vector) != wasMasked)
-                {
-                    _maskChanged(vector);
-                }
+                _changed(firstChanged);
             }
         }
 

@@ -162,9 +162,15 @@ namespace VfioPolicy.Runtime
             return BarAccessPath.Trapped;
         }
 
-        /// <summary>Maps what may be mapped: the region's sparse areas (or all of it) less the MSI-X table and PBA pages.</summary>
+        /// <summary>
+        /// Maps what may be mapped: the region's sparse areas (or all of it) less the system pages holding the MSI-X
+        /// table and PBA. Where the kernel says the MSI-X structures may be mapped (<c>MSIX_MAPPABLE</c>), their pages
+        /// are mapped too, so registers sharing a page with them run at mapped speed; the structures' own bytes are
+        /// still emulated, because every access checks them first.
+        /// </summary>
         internal void MapAllowedAreas(IVfioKernel kernel, int deviceFd)
         {
+            long pageSize = kernel.PageSize;
             var emulated = new List<(long Start, long End)>();
             var excluded = new List<(long Start, long End)>();
             if (Msix is not null)
@@ -172,7 +178,10 @@ namespace VfioPolicy.Runtime
                 foreach ((long start, long end) in Msix.RangesIn(Index))
                 {
                     emulated.Add((start, end));
-                    excluded.Add((AlignDown(start), AlignUp(end)));
+                    if (!Region.MsixMappable)
+                    {
+                        excluded.Add((start & ~(pageSize - 1), (end + pageSize - 1) & ~(pageSize - 1)));
+                    }
                 }
             }
 
@@ -304,12 +313,6 @@ namespace VfioPolicy.Runtime
 
             return pieces;
         }
-
-        private const long PageSize = 4096;
-
-        private static long AlignDown(long value) => value & ~(PageSize - 1);
-
-        private static long AlignUp(long value) => (value + PageSize - 1) & ~(PageSize - 1);
 
         internal static ulong WidthMask(int width) => width == 8 ? ulong.MaxValue : (1UL << (width * 8)) - 1;
 

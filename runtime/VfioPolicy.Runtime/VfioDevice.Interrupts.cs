@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Threading;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
@@ -28,8 +29,11 @@ namespace VfioPolicy.Runtime
         private VfioInterruptVector? _intx;
         private VfioInterruptVector? _errorNotification;
         private VfioInterruptVector? _requestNotification;
+        private readonly Dictionary<(int Index, int Vector), VfioVectorRoute> _routes = new Dictionary<(int, int), VfioVectorRoute>();
         private int[] _programmed = Array.Empty<int>();
         private int _powerState;
+        private int _vmmErrorFd = -1;
+        private int _vmmRequestFd = -1;
 
         /// <summary>The mechanism the device currently signals through, as the consumer's registers ask.</summary>
         public VfioInterruptMode InterruptMode { get; private set; }
@@ -47,6 +51,64 @@ namespace VfioPolicy.Runtime
         public int ActiveVectorCount => _programmed.Length;
 
         /// <summary>
+        /// Runtime-owned interrupts: raised when an MSI or MSI-X vector's route changes (the consumer enables, masks,
+        /// unmasks or disables it, or writes its message address or data), so a VMM that programs interrupt routes
+        /// (KVM's GSI routing, say) can follow. Raised under the device's lock, after VFIO was reprogrammed.
+        /// </summary>
+        public event EventHandler<VfioVectorRoute>? VectorRouteChanged;
+
+        /// <summary>
+        /// VMM-owned interrupts (<see cref="VfioInterruptOwner.Vmm"/>): the VMM's <c>VFIO_DEVICE_SET_IRQS</c>, with the
+        /// kernel's vfio-pci contract (INTx trigger and mask/unmask, an unmask eventfd for resampling; MSI and MSI-X by
+        /// vector ranges, not maskable; DATA_NONE/DATA_BOOL triggers as loopback; count 0 disables). The policy still
+        /// owns config space: an index the consumer cannot see (a hidden capability, interrupt pin 0) has no vectors, and
+        /// no more vectors than the consumer's view of the capability offers can be set. ERR and REQ eventfds are not
+        /// handed to the kernel: the runtime keeps its own, and forwards each event to the VMM's eventfd.
+        /// </summary>
+        /// <exception cref="VfioException"><see cref="VfioErrorKind.InvalidAccess"/> for a malformed request, a runtime-owned device, or vectors beyond what the policy allows; a kernel error otherwise.</exception>
+        public void SetIrqs(VfioIrqSet request)
+        {
+            if (request is null)
+            {
+                throw new ArgumentNullException(nameof(request));
+            }
+
+            lock (Gate)
+            {
+                ThrowIfClosed();
+                string operation = "VFIO_DEVICE_SET_IRQS (" + IndexName(request.Index) + ", " + request.Action.ToString() + ") on " + Address;
+                if (InterruptOwner != VfioInterruptOwner.Vmm)
+                {
+                    throw new VfioException(VfioErrorKind.InvalidAccess, operation, 0, "the runtime owns this device's interrupts; open it with VfioDeviceOptions.Interrupts = Vmm to program them yourself");
+                }
+
+                if (request.Malformation() is { } malformed)
+                {
+                    throw new VfioException(VfioErrorKind.InvalidAccess, operation, VfioConstants.EINVAL, malformed);
+                }
+
+                int allowed = VmmVectorLimit(request.Index);
+                bool disable = request.Action == VfioIrqAction.Trigger && request.DataType == VfioIrqDataType.None && request.Count == 0;
+                if (allowed == 0 || (!disable && (request.Count == 0 || request.Start + request.Count > allowed)))
+                {
+                    throw new VfioException(VfioErrorKind.InvalidAccess, operation, VfioConstants.EINVAL, string.Format(CultureInfo.InvariantCulture, "vectors {0} to {1} are outside the {2} the consumer's view of the device offers", request.Start, request.Start + request.Count - 1, allowed));
+                }
+
+                if (request.Index >= VfioConstants.ErrIrqIndex)
+                {
+                    ForwardNotification(request, disable, operation);
+                    return;
+                }
+
+                ApplyIrqs(request);
+                if (request.Action == VfioIrqAction.Trigger && (disable || request.DataType == VfioIrqDataType.EventFd))
+                {
+                    InterruptMode = disable ? VfioInterruptMode.None : ModeOf(request.Index);
+                }
+            }
+        }
+
+        /// <summary>
         /// Unmasks INTx after the consumer handled an interrupt: VFIO masks the line after each one (the device must be
         /// acknowledged first, or it fires again at once).
         /// </summary>
@@ -56,24 +118,42 @@ namespace VfioPolicy.Runtime
             lock (Gate)
             {
                 ThrowIfClosed();
+                if (InterruptOwner == VfioInterruptOwner.Vmm)
+                {
+                    throw new VfioException(VfioErrorKind.InvalidAccess, "INTx unmask on " + Address, 0, "the VMM owns this device's interrupts: unmask through SetIrqs (or its resample eventfd)");
+                }
+
                 if (InterruptMode != VfioInterruptMode.Intx)
                 {
                     throw new VfioException(VfioErrorKind.InvalidAccess, "INTx unmask on " + Address, 0, "INTx is not the current interrupt mode (" + InterruptMode.ToString() + ")");
                 }
 
-                SetIrqs(VfioIrqSet.Unmask(VfioConstants.IntxIrqIndex, 0));
+                ApplyIrqs(VfioIrqSet.Unmask(VfioConstants.IntxIrqIndex, 0));
             }
         }
 
-        /// <summary>Resets the function through VFIO and restores what the policy keeps (see docs/runtime.md).</summary>
-        /// <exception cref="VfioException"><see cref="VfioErrorKind.CannotReset"/> when the device has no usable reset; a kernel error otherwise.</exception>
+        /// <summary>
+        /// Resets the function and restores what the policy keeps (see docs/runtime.md): through its own reset
+        /// (<c>VFIO_DEVICE_RESET</c>) when it has one, else through a PCI hot reset of its bus or slot, which resets the
+        /// other functions there too, and is done only when every one of them is open in this device's container (each
+        /// open one is restored as well).
+        /// </summary>
+        /// <exception cref="VfioException"><see cref="VfioErrorKind.CannotReset"/> when no reset is possible (with <see cref="VfioException.BlockingDevices"/> naming the functions a bus reset would reach that the container does not own); a kernel error otherwise.</exception>
         public void Reset()
         {
-            lock (Gate)
+            if (CanReset)
             {
-                ThrowIfClosed();
-                ResetLocked("VFIO_DEVICE_RESET");
+                lock (Gate)
+                {
+                    ThrowIfClosed();
+                    ResetLocked("VFIO_DEVICE_RESET");
+                }
+
+                return;
             }
+
+            ThrowIfClosed();
+            _container.HotReset(this);
         }
 
         /// <summary>
@@ -118,10 +198,18 @@ namespace VfioPolicy.Runtime
             int raised = 0;
             for (int i = 0; i < vectors.Count; i++)
             {
-                if (ready[i] && vectors[i].Consume() > 0)
+                if (ready[i] && vectors[i].Consume() is ulong count && count > 0)
                 {
                     raised++;
-                    (ReferenceEquals(vectors[i], _errorNotification) ? ErrorReported : ReleaseRequested)?.Invoke(this, EventArgs.Empty);
+                    bool error = ReferenceEquals(vectors[i], _errorNotification);
+                    int forward = error ? _vmmErrorFd : _vmmRequestFd;
+                    if (forward >= 0)
+                    {
+                        // The VMM asked for this notification (SetIrqs on ERR/REQ): it gets the event too.
+                        _kernel.WriteEventFd(forward, count);
+                    }
+
+                    (error ? ErrorReported : ReleaseRequested)?.Invoke(this, EventArgs.Empty);
                 }
             }
 
@@ -191,6 +279,15 @@ namespace VfioPolicy.Runtime
 
         private void SetUpInterrupts(byte[] config)
         {
+            if (InterruptOwner == VfioInterruptOwner.Vmm)
+            {
+                // The VMM brings its own eventfds; the runtime keeps only the notifications (forwarded on request).
+                SetUpNotifications();
+                _powerState = ConsumerPowerState();
+                RefreshCommand();
+                return;
+            }
+
             if (_irqs[VfioConstants.IntxIrqIndex] is not null && config[InterruptPinOffset] != 0)
             {
                 _intx = CreateVector(VfioConstants.IntxIrqIndex, 0);
@@ -215,24 +312,82 @@ namespace VfioPolicy.Runtime
                 _msix.CollectPending = CollectMsixPending;
             }
 
-            if (_irqs[VfioConstants.ErrIrqIndex] is not null)
-            {
-                _errorNotification = CreateVector(VfioConstants.ErrIrqIndex, 0);
-                SetIrqs(VfioIrqSet.Trigger(VfioConstants.ErrIrqIndex, 0, new[] { _errorNotification.EventFd }));
-            }
-
-            if (_irqs[VfioConstants.ReqIrqIndex] is not null)
-            {
-                _requestNotification = CreateVector(VfioConstants.ReqIrqIndex, 0);
-                SetIrqs(VfioIrqSet.Trigger(VfioConstants.ReqIrqIndex, 0, new[] { _requestNotification.EventFd }));
-            }
-
+            SetUpNotifications();
             _powerState = ConsumerPowerState();
             RefreshCommand();
             SyncInterrupts();
         }
 
-        private void SetIrqs(VfioIrqSet request)
+        /// <summary>The runtime's own eventfds for the error (AER) and request (unplug) notifications.</summary>
+        private void SetUpNotifications()
+        {
+            if (_irqs[VfioConstants.ErrIrqIndex] is not null)
+            {
+                _errorNotification = CreateVector(VfioConstants.ErrIrqIndex, 0);
+                ApplyIrqs(VfioIrqSet.Trigger(VfioConstants.ErrIrqIndex, 0, new[] { _errorNotification.EventFd }));
+            }
+
+            if (_irqs[VfioConstants.ReqIrqIndex] is not null)
+            {
+                _requestNotification = CreateVector(VfioConstants.ReqIrqIndex, 0);
+                ApplyIrqs(VfioIrqSet.Trigger(VfioConstants.ReqIrqIndex, 0, new[] { _requestNotification.EventFd }));
+            }
+        }
+
+        /// <summary>
+        /// How many vectors of <paramref name="index"/> a VMM may set: what the kernel offers, capped by what the
+        /// consumer sees through the firewall (interrupt pin, MSI Multiple Message Capable, MSI-X table size), and 0 for
+        /// a capability the policy hides.
+        /// </summary>
+        private int VmmVectorLimit(int index)
+        {
+            if (index < 0 || index >= _irqs.Length || _irqs[index] is not { } irq)
+            {
+                return 0;
+            }
+
+            int visible = index switch
+            {
+                VfioConstants.IntxIrqIndex => ConsumerRegister(InterruptPinOffset, 1) != 0 ? 1 : 0,
+                VfioConstants.MsiIrqIndex => FindCapability(0x05) is { } msi ? 1 << (int)Math.Min((ConsumerRegister(msi.Info.Offset + 2, 2) >> 1) & 7, 5) : 0,
+                VfioConstants.MsixIrqIndex => FindCapability(0x11) is { } msix ? (int)(ConsumerRegister(msix.Info.Offset + 2, 2) & 0x7FF) + 1 : 0,
+                _ => 1,
+            };
+            return Math.Min(irq.Count, visible);
+        }
+
+        /// <summary>ERR/REQ in VMM mode: the VMM's eventfd gets every event the runtime's own eventfd receives.</summary>
+        private void ForwardNotification(VfioIrqSet request, bool disable, string operation)
+        {
+            if (request.Action != VfioIrqAction.Trigger || (!disable && request.DataType != VfioIrqDataType.EventFd))
+            {
+                throw new VfioException(VfioErrorKind.InvalidAccess, operation, VfioConstants.EINVAL, "the error and request notifications take an eventfd trigger (or a disable)");
+            }
+
+            int fd = disable ? -1 : request.EventFds![0];
+            if (request.Index == VfioConstants.ErrIrqIndex)
+            {
+                _vmmErrorFd = fd;
+            }
+            else
+            {
+                _vmmRequestFd = fd;
+            }
+
+            if (fd >= 0)
+            {
+                StartNotificationMonitor();
+            }
+        }
+
+        private static VfioInterruptMode ModeOf(int index) => index switch
+        {
+            VfioConstants.IntxIrqIndex => VfioInterruptMode.Intx,
+            VfioConstants.MsiIrqIndex => VfioInterruptMode.Msi,
+            _ => VfioInterruptMode.Msix,
+        };
+
+        private void ApplyIrqs(VfioIrqSet request)
         {
             try
             {
@@ -261,13 +416,13 @@ namespace VfioPolicy.Runtime
                 switch (InterruptMode)
                 {
                     case VfioInterruptMode.Intx:
-                        SetIrqs(VfioIrqSet.Disable(VfioConstants.IntxIrqIndex));
+                        ApplyIrqs(VfioIrqSet.Disable(VfioConstants.IntxIrqIndex));
                         break;
                     case VfioInterruptMode.Msi:
-                        SetIrqs(VfioIrqSet.Disable(VfioConstants.MsiIrqIndex));
+                        ApplyIrqs(VfioIrqSet.Disable(VfioConstants.MsiIrqIndex));
                         break;
                     case VfioInterruptMode.Msix:
-                        SetIrqs(VfioIrqSet.Disable(VfioConstants.MsixIrqIndex));
+                        ApplyIrqs(VfioIrqSet.Disable(VfioConstants.MsixIrqIndex));
 
                         // Interrupts that reached the runtime's eventfds before the disable stay pending in the PBA.
                         CollectMsixPending();
@@ -327,7 +482,7 @@ namespace VfioPolicy.Runtime
                 TearDownInterrupts();
                 if (wanted != VfioInterruptMode.None)
                 {
-                    SetIrqs(VfioIrqSet.Trigger(IndexOf(wanted), 0, fds));
+                    ApplyIrqs(VfioIrqSet.Trigger(IndexOf(wanted), 0, fds));
                 }
             }
             else
@@ -346,7 +501,7 @@ namespace VfioPolicy.Runtime
 
                 if (first >= 0)
                 {
-                    SetIrqs(VfioIrqSet.Trigger(IndexOf(wanted), first, new ArraySegment<int>(fds, first, last - first + 1)));
+                    ApplyIrqs(VfioIrqSet.Trigger(IndexOf(wanted), first, new ArraySegment<int>(fds, first, last - first + 1)));
                 }
             }
 
@@ -366,6 +521,24 @@ namespace VfioPolicy.Runtime
             if (_intx is not null)
             {
                 _intx.Armed = wanted == VfioInterruptMode.Intx;
+            }
+
+            ReportRouteChanges();
+        }
+
+        /// <summary>Raises <see cref="VectorRouteChanged"/> for every MSI/MSI-X vector whose (address, data, armed) differs from what was last reported.</summary>
+        private void ReportRouteChanges()
+        {
+            foreach (VfioInterruptVector vector in _msiVectors.Concat(_msixVectors))
+            {
+                var route = new VfioVectorRoute(vector.IrqIndex, vector.Vector, vector.MessageAddress, vector.MessageData, vector.Armed);
+                (int, int) key = (vector.IrqIndex, vector.Vector);
+                bool known = _routes.TryGetValue(key, out VfioVectorRoute? last);
+                if (known ? last != route : route.Armed)
+                {
+                    _routes[key] = route;
+                    VectorRouteChanged?.Invoke(this, route);
+                }
             }
         }
 
@@ -448,7 +621,7 @@ namespace VfioPolicy.Runtime
             return fds;
         }
 
-        private void OnMsixVectorMaskChanged(int vector) => SyncInterrupts();
+        private void OnMsixVectorChanged(int vector) => SyncInterrupts();
 
         private void OnBehaviorWrite(Behavior behavior, int registerOffset, int offset, int width, uint value)
         {
@@ -460,11 +633,20 @@ namespace VfioPolicy.Runtime
                     break;
                 case Behavior.Command:
                     RefreshCommand();
-                    SyncInterrupts();
+                    if (InterruptOwner == VfioInterruptOwner.Runtime)
+                    {
+                        SyncInterrupts();
+                    }
+
                     break;
                 case Behavior.Msi:
                 case Behavior.Msix:
-                    SyncInterrupts();
+                    // VMM-owned: the registers stay virtualized (the VMM emulates MSI for its guest) and nothing is programmed.
+                    if (InterruptOwner == VfioInterruptOwner.Runtime)
+                    {
+                        SyncInterrupts();
+                    }
+
                     break;
                 case Behavior.Flr:
                     if (RequestsFunctionReset(registerOffset, offset, width, value))
@@ -570,36 +752,58 @@ namespace VfioPolicy.Runtime
             string operation = "VFIO_DEVICE_RESET on " + Address;
             if (!CanReset)
             {
+                // A consumer's FLR must never turn into a bus reset that reaches other functions: only the VMM's Reset() does that.
                 throw new VfioException(
                     VfioErrorKind.CannotReset,
                     operation,
                     0,
-                    what + " is impossible: the device reports no reset method (VFIO_DEVICE_FLAGS_RESET is clear); it has no function-level or power-management reset and cannot be reset alone on its bus (for example a device on the root bus)");
+                    what + " is impossible: the device reports no reset method of its own (VFIO_DEVICE_FLAGS_RESET is clear: no function-level, power-management or lone-on-its-bus reset)");
             }
 
-            List<(int Offset, uint Value)> kept = KeptBarShadows();
-            uint command = ReadHardware(CommandOffset, 2);
-            TearDownInterrupts();
+            ResetState saved = BeginReset();
             try
             {
                 _kernel.ResetDevice(_deviceFd);
             }
             catch (VfioException error) when (error.Errno == VfioConstants.EINVAL || error.Errno == VfioConstants.ENOTTY || error.Errno == VfioConstants.ENODEV)
             {
-                RestoreInterruptsAfterFailedReset();
+                AbortReset();
                 throw new VfioException(VfioErrorKind.CannotReset, operation, error.Errno, "the kernel could not reset the function (" + what + ")");
             }
             catch (VfioException error)
             {
-                RestoreInterruptsAfterFailedReset();
+                AbortReset();
                 throw new VfioException(VfioErrorKind.Kernel, operation, error.Errno, error.Detail);
             }
 
-            RestoreAfterReset(command, kept);
+            FinishReset(saved);
         }
+
+        /// <summary>Before any reset (the caller holds <see cref="Gate"/>): what the restore needs, and runtime-owned interrupts down.</summary>
+        internal ResetState BeginReset()
+        {
+            var saved = new ResetState(KeptBarShadows(), ReadHardware(CommandOffset, 2));
+            if (InterruptOwner == VfioInterruptOwner.Runtime)
+            {
+                TearDownInterrupts();
+            }
+
+            return saved;
+        }
+
+        /// <summary>After a successful reset (the caller holds <see cref="Gate"/>).</summary>
+        internal void FinishReset(ResetState saved) => RestoreAfterReset(saved.HardwareCommand, saved.KeptBars);
+
+        /// <summary>After a reset that did not happen (the caller holds <see cref="Gate"/>): interrupts as they were.</summary>
+        internal void AbortReset() => RestoreInterruptsAfterFailedReset();
 
         private void RestoreInterruptsAfterFailedReset()
         {
+            if (InterruptOwner == VfioInterruptOwner.Vmm)
+            {
+                return;
+            }
+
             try
             {
                 SyncInterrupts();
@@ -646,8 +850,16 @@ namespace VfioPolicy.Runtime
             _msix?.Reset();
             RefreshCommand();
             _powerState = ConsumerPowerState();
-            SyncInterrupts();
+            if (InterruptOwner == VfioInterruptOwner.Runtime)
+            {
+                // VMM-owned interrupts stay as the VMM set them, as with the kernel's vfio-pci: re-arming is the VMM's business.
+                SyncInterrupts();
+            }
+
             ResetCount++;
         }
+
+        /// <summary>What a reset must put back: the consumer's BAR addresses (shadow) and the host's Command register.</summary>
+        internal sealed record ResetState(List<(int Offset, uint Value)> KeptBars, uint HardwareCommand);
     }
 }

@@ -12,20 +12,36 @@ using VfioPolicy.Runtime.Kernel;
 
 namespace VfioPolicy.Runtime
 {
-    /// <summary>Where <see cref="VfioDevice.Open(string, ICompiledPolicy, IVfioKernel, VfioDeviceOptions?)"/> looks for things, and where audit events go.</summary>
+    /// <summary>Who programs a device's interrupts through VFIO.</summary>
+    public enum VfioInterruptOwner
+    {
+        /// <summary>
+        /// The runtime: it follows the consumer's MSI, MSI-X and Command registers (the msi, msix and command behaviors)
+        /// and delivers to eventfds it owns (<see cref="VfioDevice.MsiVectors"/>, …).
+        /// </summary>
+        Runtime,
+
+        /// <summary>
+        /// The VMM, as with the kernel's vfio-pci: it emulates MSI/MSI-X for its guest, supplies its own eventfds and
+        /// calls <see cref="VfioDevice.SetIrqs"/>; the MSI/MSI-X registers stay virtualized and the behaviors program nothing.
+        /// </summary>
+        Vmm,
+    }
+
+    /// <summary>How a device is opened: where audit events go, who owns its interrupts.</summary>
     public sealed record VfioDeviceOptions
     {
-        /// <summary>The sysfs folder of PCI devices.</summary>
-        public string SysfsDevices { get; init; } = "/sys/bus/pci/devices";
-
-        /// <summary>The sysfs folder of IOMMU groups.</summary>
-        public string IommuGroups { get; init; } = "/sys/kernel/iommu_groups";
-
-        /// <summary>The folder of the VFIO character devices.</summary>
-        public string VfioDirectory { get; init; } = "/dev/vfio";
-
         /// <summary>Where denied consumer writes are reported; null: a <see cref="AccessModel.Simulation.RecordingAuditSink"/> the device exposes.</summary>
         public IAuditSink? Audit { get; init; }
+
+        /// <summary>Who programs the device's interrupts (default: the runtime).</summary>
+        public VfioInterruptOwner Interrupts { get; init; } = VfioInterruptOwner.Runtime;
+
+        /// <summary>
+        /// For <see cref="VfioDevice.Open(string, ICompiledPolicy, IVfioKernel, VfioDeviceOptions?)"/>, which makes a
+        /// container of its own: that container's options (paths, open path). Ignored by <see cref="VfioContainer.OpenDevice(string, ICompiledPolicy, VfioDeviceOptions?)"/>.
+        /// </summary>
+        public VfioContainerOptions? Container { get; init; }
     }
 
     /// <summary>
@@ -45,8 +61,8 @@ namespace VfioPolicy.Runtime
         private const int InterruptPinOffset = 0x3d;
 
         private readonly IVfioKernel _kernel;
-        private readonly int _containerFd;
-        private readonly int _groupFd;
+        private readonly VfioContainer _container;
+        private readonly bool _ownsContainer;
         private readonly int _deviceFd;
         private readonly VfioRegionInfo?[] _regions;
         private readonly VfioIrqInfo?[] _irqs;
@@ -61,23 +77,24 @@ namespace VfioPolicy.Runtime
         private Thread? _monitor;
         private volatile bool _closed;
 
-        private VfioDevice(IVfioKernel kernel, string address, string sysfsPath, int group, int containerFd, int groupFd, int deviceFd)
+        private VfioDevice(VfioContainer container, int deviceFd, string address, string sysfsPath, int group, VfioDeviceOptions options, bool ownsContainer)
         {
-            _kernel = kernel;
+            _container = container;
+            _kernel = container.Kernel;
+            _ownsContainer = ownsContainer;
             Address = address;
             SysfsPath = sysfsPath;
             IommuGroup = group;
-            _containerFd = containerFd;
-            _groupFd = groupFd;
+            InterruptOwner = options.Interrupts;
             _deviceFd = deviceFd;
-            Info = kernel.GetDeviceInfo(deviceFd);
+            Info = _kernel.GetDeviceInfo(deviceFd);
             _regions = new VfioRegionInfo?[Math.Max(Info.RegionCount, VfioConstants.ConfigRegionIndex + 1)];
             _irqs = new VfioIrqInfo?[Math.Max(Info.IrqCount, VfioConstants.ReqIrqIndex + 1)];
             Describe(deviceFd);
             VfioRegionInfo config = _regions[VfioConstants.ConfigRegionIndex]
                 ?? throw new VfioException(VfioErrorKind.Kernel, "VFIO_DEVICE_GET_REGION_INFO (config) on " + address, 0, "the device has no config region: is it a PCI device?");
             ConfigSize = config.Size >= 4096 ? 4096 : 256;
-            _configHardware = new VfioConfigHardware(kernel, deviceFd, config.Offset, ConfigSize);
+            _configHardware = new VfioConfigHardware(_kernel, deviceFd, config.Offset, ConfigSize);
             Audit = null!;
             Binding = null!;
             Identity = null!;
@@ -92,10 +109,19 @@ namespace VfioPolicy.Runtime
         /// <summary>The IOMMU group number.</summary>
         public int IommuGroup { get; }
 
+        /// <summary>The IOMMU address space the device is open in (its own, when opened with <see cref="Open(string, ICompiledPolicy, IVfioKernel, VfioDeviceOptions?)"/>).</summary>
+        public VfioContainer Container => _container;
+
+        /// <summary>How the device was opened: through its group and a type1 container, or as a cdev bound to iommufd.</summary>
+        public VfioOpenPath OpenPath => _container.OpenPath;
+
+        /// <summary>Who programs the device's interrupts through VFIO.</summary>
+        public VfioInterruptOwner InterruptOwner { get; }
+
         /// <summary>What <c>VFIO_DEVICE_GET_INFO</c> said.</summary>
         public VfioDeviceInfo Info { get; }
 
-        /// <summary>True when the device can be reset through VFIO.</summary>
+        /// <summary>True when the device has a reset of its own (<c>VFIO_DEVICE_FLAGS_RESET</c>); without one <see cref="Reset"/> tries a bus reset.</summary>
         public bool CanReset => Info.CanReset;
 
         /// <summary>Every region that exists, by index.</summary>
@@ -154,7 +180,13 @@ namespace VfioPolicy.Runtime
 
         internal object Gate { get; } = new object();
 
-        /// <summary>Opens <paramref name="device"/> (a PCI address or sysfs path) with a compiled policy's generated handler.</summary>
+        /// <summary>The VFIO device descriptor (for the container's hot reset).</summary>
+        internal int DeviceFd => _deviceFd;
+
+        /// <summary>
+        /// Opens <paramref name="device"/> (a PCI address or sysfs path) with a compiled policy's generated handler, in an
+        /// address space of its own (closed with the device). To share one, open the devices through a <see cref="VfioContainer"/>.
+        /// </summary>
         /// <exception cref="VfioException">The device cannot be opened; <see cref="VfioException.Kind"/> says why.</exception>
         public static VfioDevice Open(string device, ICompiledPolicy policy, IVfioKernel kernel, VfioDeviceOptions? options = null)
         {
@@ -163,10 +195,10 @@ namespace VfioPolicy.Runtime
                 throw new ArgumentNullException(nameof(policy));
             }
 
-            return Open(device, policy.Model, policy.Name, policy.Open, kernel, options);
+            return OpenAlone(device, new PolicyOpener(policy.Model, policy.Name, policy.Open), kernel, options);
         }
 
-        /// <summary>Opens <paramref name="device"/> with a policy loaded at run time, executed by the reference interpreter.</summary>
+        /// <summary>Opens <paramref name="device"/> with a policy loaded at run time, executed by the reference interpreter, in an address space of its own.</summary>
         /// <exception cref="VfioException">The device cannot be opened; <see cref="VfioException.Kind"/> says why.</exception>
         public static VfioDevice Open(string device, PolicyModel policy, IVfioKernel kernel, VfioDeviceOptions? options = null)
         {
@@ -175,7 +207,7 @@ namespace VfioPolicy.Runtime
                 throw new ArgumentNullException(nameof(policy));
             }
 
-            return Open(device, policy, policy.Name, (bound, hardware, audit, behaviors) => new PolicyInterpreter(bound, hardware, audit, behaviors), kernel, options);
+            return OpenAlone(device, PolicyOpener.Interpreted(policy), kernel, options);
         }
 
         /// <summary>The consumer reads <paramref name="length"/> (1 to 4) config bytes at <paramref name="offset"/>; anything but Ok changed nothing.</summary>
@@ -238,7 +270,25 @@ namespace VfioPolicy.Runtime
             return _bars[index]!;
         }
 
-        /// <summary>Closes the device: interrupts off, mappings gone, descriptors closed. Idempotent.</summary>
+        /// <summary>The VGA region (8) or a device-specific region (9 and up), for pread/pwrite access.</summary>
+        /// <exception cref="VfioException">No such region, or <paramref name="index"/> names a BAR, the ROM or config space, which have their own paths (<see cref="VfioErrorKind.InvalidAccess"/>).</exception>
+        public VfioRegion Region(int index)
+        {
+            string operation = "region " + index.ToString(CultureInfo.InvariantCulture) + " of " + Address;
+            if (index <= VfioConstants.ConfigRegionIndex)
+            {
+                throw new VfioException(VfioErrorKind.InvalidAccess, operation, 0, "BARs, the ROM and config space are reached through Bar() and ReadConfig/WriteConfig");
+            }
+
+            if (index >= _regions.Length || _regions[index] is not { } region)
+            {
+                throw new VfioException(VfioErrorKind.InvalidAccess, operation, 0, "the device has no such region");
+            }
+
+            return new VfioRegion(this, region);
+        }
+
+        /// <summary>Closes the device: interrupts off, mappings gone, descriptors closed, the device out of its address space. Idempotent.</summary>
         public void Dispose()
         {
             Thread? monitor;
@@ -267,15 +317,17 @@ namespace VfioPolicy.Runtime
                 }
             }
 
-            monitor?.Join();
-            foreach (VfioInterruptVector vector in AllVectors())
+            if (monitor is not null && monitor != Thread.CurrentThread)
             {
-                _kernel.Close(vector.EventFd);
+                monitor.Join();
             }
 
-            _kernel.Close(_deviceFd);
-            _kernel.Close(_groupFd);
-            _kernel.Close(_containerFd);
+            CloseDescriptors();
+            _container.Release(this);
+            if (_ownsContainer)
+            {
+                _container.Dispose();
+            }
         }
 
         internal void ThrowIfClosed()
@@ -338,172 +390,76 @@ namespace VfioPolicy.Runtime
             }
         }
 
-        private static VfioDevice Open(
-            string device,
-            PolicyModel model,
-            string policyName,
-            Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IBehaviorHost?, IConfigSpaceFirewall> openFirewall,
-            IVfioKernel kernel,
-            VfioDeviceOptions? options)
+        private static VfioDevice OpenAlone(string device, PolicyOpener policy, IVfioKernel kernel, VfioDeviceOptions? options)
         {
-            if (device is null)
-            {
-                throw new ArgumentNullException(nameof(device));
-            }
-
             if (kernel is null)
             {
                 throw new ArgumentNullException(nameof(kernel));
             }
 
-            options ??= new VfioDeviceOptions();
-            (string address, string sysfsPath) = ResolveDevice(device, options, kernel);
-            int group = ResolveGroup(address, sysfsPath, options, kernel);
+            return VfioContainer.OpenAlone(device, policy, kernel, options ?? new VfioDeviceOptions());
+        }
 
-            var opened = new List<int>();
+        /// <summary>
+        /// Builds the device on an opened descriptor: reads what the kernel reports, binds the policy, sets up BARs and
+        /// interrupts. On failure everything it opened is closed again, the descriptor included.
+        /// </summary>
+        internal static VfioDevice Create(VfioContainer container, int deviceFd, string address, string sysfsPath, int group, PolicyOpener policy, VfioDeviceOptions options, bool ownsContainer)
+        {
+            VfioDevice? device = null;
             try
             {
-                string containerPath = options.VfioDirectory + "/vfio";
-                string groupPath = options.VfioDirectory + "/" + group.ToString(CultureInfo.InvariantCulture);
-                int containerFd = OpenFile(kernel, containerPath, "the VFIO container");
-                opened.Add(containerFd);
-                int version = kernel.GetApiVersion(containerFd);
-                if (version != VfioConstants.ApiVersion)
-                {
-                    throw new VfioException(VfioErrorKind.UnsupportedKernel, "VFIO_GET_API_VERSION on " + containerPath, 0, "the kernel speaks VFIO API " + version.ToString(CultureInfo.InvariantCulture) + "; the runtime speaks " + VfioConstants.ApiVersion.ToString(CultureInfo.InvariantCulture));
-                }
-
-                uint iommu = kernel.CheckExtension(containerFd, VfioConstants.Type1v2Iommu) ? VfioConstants.Type1v2Iommu
-                    : kernel.CheckExtension(containerFd, VfioConstants.Type1Iommu) ? VfioConstants.Type1Iommu
-                    : throw new VfioException(VfioErrorKind.UnsupportedKernel, "VFIO_CHECK_EXTENSION on " + containerPath, 0, "the kernel offers no type1 IOMMU");
-
-                int groupFd = OpenFile(kernel, groupPath, "IOMMU group " + group.ToString(CultureInfo.InvariantCulture));
-                opened.Add(groupFd);
-                VfioGroupFlags status = kernel.GetGroupStatus(groupFd);
-                if ((status & VfioGroupFlags.Viable) == 0)
-                {
-                    throw new VfioException(VfioErrorKind.GroupNotViable, "VFIO_GROUP_GET_STATUS on " + groupPath, 0, DescribeGroup(kernel, options, group, address));
-                }
-
-                kernel.SetContainer(groupFd, containerFd);
-                kernel.SetIommu(containerFd, iommu);
-                int deviceFd = kernel.GetDeviceFd(groupFd, address);
-                opened.Add(deviceFd);
-
-                var vfio = new VfioDevice(kernel, address, sysfsPath, group, containerFd, groupFd, deviceFd);
-                try
-                {
-                    vfio.Initialise(model, policyName, openFirewall, options);
-                }
-                catch
-                {
-                    vfio.Dispose();
-                    opened.Clear();
-                    throw;
-                }
-
-                return vfio;
+                device = new VfioDevice(container, deviceFd, address, sysfsPath, group, options, ownsContainer);
+                device.Initialise(policy.Model, policy.Name, policy.Open, options);
+                return device;
             }
             catch
             {
-                for (int i = opened.Count - 1; i >= 0; i--)
+                if (device is null)
                 {
-                    kernel.Close(opened[i]);
+                    container.Kernel.Close(deviceFd);
+                }
+                else
+                {
+                    device.DisposeUnopened();
                 }
 
                 throw;
             }
         }
 
-        private static (string Address, string SysfsPath) ResolveDevice(string device, VfioDeviceOptions options, IVfioKernel kernel)
+        /// <summary>Undoes a failed <see cref="Create"/>: like <see cref="Dispose"/>, but the container never knew the device.</summary>
+        private void DisposeUnopened()
         {
-            string trimmed = device.Trim().TrimEnd('/');
-            string candidate = trimmed.Contains('/') ? trimmed.Substring(trimmed.LastIndexOf('/') + 1) : trimmed;
-            if (!ConfigDumpReader.TryNormalizeSlot(candidate, out string address))
+            lock (Gate)
             {
-                throw new VfioException(VfioErrorKind.DeviceNotFound, "resolving " + device, 0, "expected a PCI address (DDDD:BB:DD.F or BB:DD.F) or a sysfs device path");
-            }
-
-            string sysfsPath = trimmed.Contains('/') ? trimmed : options.SysfsDevices + "/" + address;
-            if (!kernel.Exists(sysfsPath))
-            {
-                throw new VfioException(VfioErrorKind.DeviceNotFound, "resolving " + device, VfioConstants.ENOENT, "no PCI device at " + sysfsPath);
-            }
-
-            return (address, sysfsPath);
-        }
-
-        private static int ResolveGroup(string address, string sysfsPath, VfioDeviceOptions options, IVfioKernel kernel)
-        {
-            string? driver = kernel.ReadLink(sysfsPath + "/driver");
-            string driverName = driver is null ? string.Empty : LastComponent(driver);
-            if (driverName != "vfio-pci")
-            {
-                string now = driver is null ? "it is bound to no driver" : "it is bound to " + driverName;
-                throw new VfioException(
-                    VfioErrorKind.NotBoundToVfioPci,
-                    "reading " + sysfsPath + "/driver",
-                    0,
-                    address + " is not bound to vfio-pci (" + now + "); bind it: echo vfio-pci > " + sysfsPath + "/driver_override; echo " + address + " > /sys/bus/pci/drivers_probe");
-            }
-
-            string? link = kernel.ReadLink(sysfsPath + "/iommu_group");
-            if (link is null || !int.TryParse(LastComponent(link), NumberStyles.None, CultureInfo.InvariantCulture, out int group))
-            {
-                throw new VfioException(
-                    VfioErrorKind.NoIommuGroup,
-                    "reading " + sysfsPath + "/iommu_group",
-                    VfioConstants.ENOENT,
-                    address + " has no IOMMU group: the IOMMU is off or absent (boot with intel_iommu=on or amd_iommu=on)");
-            }
-
-            return group;
-        }
-
-        private static string DescribeGroup(IVfioKernel kernel, VfioDeviceOptions options, int group, string address)
-        {
-            string folder = options.IommuGroups + "/" + group.ToString(CultureInfo.InvariantCulture) + "/devices";
-            var others = new List<string>();
-            foreach (string member in kernel.ListDirectory(folder))
-            {
-                if (member == address)
+                _closed = true;
+                try
                 {
-                    continue;
+                    TearDownInterrupts();
+                }
+                catch (VfioException)
+                {
+                    // The device descriptor closes next, which releases its interrupts anyway.
                 }
 
-                string? driver = kernel.ReadLink(options.SysfsDevices + "/" + member + "/driver");
-                string name = driver is null ? "no driver" : LastComponent(driver);
-                if (name != "vfio-pci" && name != "pci-stub" && driver is not null)
+                foreach (VfioBar? bar in _bars)
                 {
-                    others.Add(member + " (bound to " + name + ")");
+                    bar?.Unmap();
                 }
             }
 
-            string who = others.Count == 0 ? "another device of the group is bound to a host driver" : string.Join(", ", others) + (others.Count == 1 ? " is" : " are") + " bound to a host driver";
-            return "IOMMU group " + group.ToString(CultureInfo.InvariantCulture) + " is not viable: " + who + "; bind every device of the group to vfio-pci (or unbind it) first";
+            CloseDescriptors();
         }
 
-        private static int OpenFile(IVfioKernel kernel, string path, string what)
+        private void CloseDescriptors()
         {
-            try
+            foreach (VfioInterruptVector vector in AllVectors())
             {
-                return kernel.Open(path);
+                _kernel.Close(vector.EventFd);
             }
-            catch (VfioException error) when (error.Errno == VfioConstants.EACCES || error.Errno == VfioConstants.EPERM)
-            {
-                throw new VfioException(VfioErrorKind.PermissionDenied, "open " + path, error.Errno, "no permission to open " + what + " (root-only by default: run as root or chown the file to this user)");
-            }
-            catch (VfioException error) when (error.Errno == VfioConstants.ENOENT)
-            {
-                throw new VfioException(VfioErrorKind.Kernel, "open " + path, error.Errno, what + " does not exist: is the vfio-pci module loaded?");
-            }
-        }
 
-        private static string LastComponent(string path)
-        {
-            string trimmed = path.TrimEnd('/');
-            int slash = trimmed.LastIndexOf('/');
-            return slash < 0 ? trimmed : trimmed.Substring(slash + 1);
+            _kernel.Close(_deviceFd);
         }
 
         private void Describe(int deviceFd)
@@ -669,7 +625,7 @@ namespace VfioPolicy.Runtime
             int vectors = (int)((config[start + 2] | (config[start + 3] << 8)) & 0x7FF) + 1;
             uint table = Dword(config, start + 4);
             uint pba = Dword(config, start + 8);
-            return new MsixTable(vectors, (int)(table & 7), table & ~7u, (int)(pba & 7), pba & ~7u, OnMsixVectorMaskChanged);
+            return new MsixTable(vectors, (int)(table & 7), table & ~7u, (int)(pba & 7), pba & ~7u, OnMsixVectorChanged, InterruptOwner == VfioInterruptOwner.Runtime);
         }
 
         private BoundCapability? FindCapability(int id)
@@ -750,6 +706,13 @@ namespace VfioPolicy.Runtime
         {
             _behaviorErrors.Add(error);
             BehaviorFailed?.Invoke(this, error);
+        }
+
+        /// <summary>A policy and how to open its firewall on a bound device (the generated handler, or the interpreter).</summary>
+        internal sealed record PolicyOpener(PolicyModel Model, string Name, Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IBehaviorHost?, IConfigSpaceFirewall> Open)
+        {
+            public static PolicyOpener Interpreted(PolicyModel model) =>
+                new PolicyOpener(model, model.Name, (bound, hardware, audit, behaviors) => new PolicyInterpreter(bound, hardware, audit, behaviors));
         }
 
         /// <summary>Routes the firewall's behavior callbacks to the device.</summary>

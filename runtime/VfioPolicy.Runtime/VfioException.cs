@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 
 namespace VfioPolicy.Runtime
@@ -36,8 +37,26 @@ namespace VfioPolicy.Runtime
         /// <summary>A consumer access that is malformed (out of range, bad width or alignment).</summary>
         InvalidAccess,
 
-        /// <summary>The device has been closed.</summary>
+        /// <summary>The device (or container) has been closed.</summary>
         Closed,
+
+        /// <summary>The IOMMU group is already open elsewhere (another container or process): open its devices through one <see cref="VfioContainer"/>.</summary>
+        GroupInUse,
+
+        /// <summary>A DMA mapping would overlap one that exists.</summary>
+        DmaOverlap,
+
+        /// <summary>A DMA mapping lies outside the IOVAs the IOMMU allows, wraps around, or reaches past its buffer.</summary>
+        DmaOutOfRange,
+
+        /// <summary>A DMA mapping's IOVA, length or host address is not a multiple of the IOMMU page size, or an unmap cuts a mapping.</summary>
+        DmaUnaligned,
+
+        /// <summary>An unmap names IOVAs no mapping covers.</summary>
+        DmaNotMapped,
+
+        /// <summary>The kernel allows no more DMA mappings in this address space.</summary>
+        DmaLimitReached,
     }
 
     /// <summary>An error of the VFIO device layer: its kind, the operation that failed, and the errno where there is one.</summary>
@@ -57,8 +76,18 @@ namespace VfioPolicy.Runtime
             Detail = detail;
         }
 
+        /// <summary>Creates the exception, naming the devices that stand in the way (a hot reset they would undergo too).</summary>
+        public VfioException(VfioErrorKind kind, string operation, int errno, string detail, IReadOnlyList<string> blockingDevices)
+            : this(kind, operation, errno, detail)
+        {
+            BlockingDevices = blockingDevices ?? Array.Empty<string>();
+        }
+
         /// <summary>What went wrong.</summary>
         public VfioErrorKind Kind { get; }
+
+        /// <summary>For a refused hot reset: the PCI addresses of the affected devices the caller does not own; otherwise empty.</summary>
+        public IReadOnlyList<string> BlockingDevices { get; } = Array.Empty<string>();
 
         /// <summary>The operation and the file it was applied to.</summary>
         public string Operation { get; }
@@ -89,9 +118,13 @@ namespace VfioPolicy.Runtime
             13 => "EACCES",
             14 => "EFAULT",
             16 => "EBUSY",
+            17 => "EEXIST",
             19 => "ENODEV",
             22 => "EINVAL",
             25 => "ENOTTY",
+            28 => "ENOSPC",
+            90 => "EMSGSIZE",
+            95 => "EOPNOTSUPP",
             _ => "errno " + errno.ToString(CultureInfo.InvariantCulture),
         };
 

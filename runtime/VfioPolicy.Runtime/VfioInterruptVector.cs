@@ -19,6 +19,14 @@ namespace VfioPolicy.Runtime
         Msix,
     }
 
+    /// <summary>Where an MSI or MSI-X vector's message goes, as the consumer programmed it (<see cref="VfioDevice.VectorRouteChanged"/>).</summary>
+    /// <param name="IrqIndex">The VFIO IRQ index (MSI or MSI-X).</param>
+    /// <param name="Vector">The vector within the index.</param>
+    /// <param name="Address">The message address.</param>
+    /// <param name="Data">The message data.</param>
+    /// <param name="Armed">True while VFIO signals the vector's eventfd (enabled and not masked).</param>
+    public sealed record VfioVectorRoute(int IrqIndex, int Vector, ulong Address, uint Data, bool Armed);
+
     /// <summary>
     /// One interrupt vector as the consumer receives it: an eventfd the kernel signals. The eventfd exists for the
     /// device's whole lifetime (subscribe once); whether VFIO signals it depends on the consumer's programming.

@@ -183,10 +183,10 @@ namespace VfioPolicy.Runtime.Tests
             var kernel = new SimulatedVfioKernel(Devices.Edu(mappable: false));
             using VfioDevice device = Devices.OpenEdu(kernel);
             device.WriteConfig(Command, 2, MemoryEnable);
-            kernel.InjectFault("pread", Kernel.VfioConstants.EIO, times: 1);
+            kernel.InjectFault("pread", VfioPolicy.Runtime.Kernel.VfioConstants.EIO, times: 1);
             VfioException error = Assert.Throws<VfioException>(() => device.Bar(0).Read(0, 4));
             Assert.Equal(VfioErrorKind.Kernel, error.Kind);
-            Assert.Equal(Kernel.VfioConstants.EIO, error.Errno);
+            Assert.Equal(VfioPolicy.Runtime.Kernel.VfioConstants.EIO, error.Errno);
             Assert.Contains("region 0", error.Operation);
         }
     }

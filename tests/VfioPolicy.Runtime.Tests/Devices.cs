@@ -21,9 +21,9 @@ namespace VfioPolicy.Runtime.Tests
         public static byte[] E1000eImage() => ConfigDumpReader.Load(RepositoryPaths.InRepository("policies/dumps/qemu-e1000e.lspci-xxxx.txt"), null).Bytes;
 
         /// <summary>edu: BAR0 1 MiB with the edu registers, MSI at 0x40 (one vector), INTx pin A.</summary>
-        public static SimulatedPciDevice Edu(byte[]? image = null, bool mappable = true)
+        public static SimulatedPciDevice Edu(byte[]? image = null, bool mappable = true, string address = EduAddress)
         {
-            var device = new SimulatedPciDevice(EduAddress, image ?? EduImage());
+            var device = new SimulatedPciDevice(address, image ?? EduImage());
             device.Bars[0] = new SimulatedBar(0x100000, mappable, new SimulatedEduModel());
             return device;
         }

@@ -51,16 +51,19 @@ namespace VfioPolicy.Runtime.Tests
         [Fact]
         public void A_device_that_cannot_reset_says_so_clearly()
         {
-            SimulatedPciDevice edu = Devices.Edu();
+            // On the root bus: no reset of its own, and no bridge above it whose secondary bus reset could reset it.
+            SimulatedPciDevice edu = Devices.Edu(address: "0000:00:10.0");
             edu.CanReset = false;
-            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu));
+            using VfioDevice device = VfioDevice.Open(edu.Address, Devices.Policy("strict"), new SimulatedVfioKernel(edu));
 
             VfioException error = Assert.Throws<VfioException>(() => device.Reset());
 
             Assert.Equal(VfioErrorKind.CannotReset, error.Kind);
-            Assert.Contains("VFIO_DEVICE_RESET on 0000:01:00.0", error.Message);
+            Assert.Contains("on 0000:00:10.0", error.Message);
             Assert.Contains("root bus", error.Message);
+            Assert.Equal(VfioConstants.ENODEV, error.Errno);
             Assert.False(device.CanReset);
+            Assert.Equal(0, edu.ResetCount);
         }
 
         [Fact]

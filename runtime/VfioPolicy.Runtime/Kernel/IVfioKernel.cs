@@ -63,6 +63,57 @@ namespace VfioPolicy.Runtime.Kernel
         /// <summary><c>VFIO_DEVICE_RESET</c>.</summary>
         void ResetDevice(int deviceFd);
 
+        /// <summary><c>VFIO_DEVICE_GET_PCI_HOT_RESET_INFO</c>: the devices a bus or slot reset of this device would reset.</summary>
+        VfioHotResetInfo GetPciHotResetInfo(int deviceFd);
+
+        /// <summary>
+        /// <c>VFIO_DEVICE_PCI_HOT_RESET</c>, proving ownership of every affected device by its group's descriptor
+        /// (group/container path) or with an empty list (cdev path: the iommufd proves it).
+        /// </summary>
+        void PciHotReset(int deviceFd, IReadOnlyList<int> groupFds);
+
+        /// <summary><c>VFIO_IOMMU_GET_INFO</c> on a container whose IOMMU is set: page sizes, IOVA ranges, DMA mappings left.</summary>
+        VfioIommuInfo GetIommuInfo(int containerFd);
+
+        /// <summary><c>VFIO_IOMMU_MAP_DMA</c>: host memory at <paramref name="hostAddress"/> appears to the container's devices at <paramref name="iova"/>.</summary>
+        void MapDma(int containerFd, ulong hostAddress, ulong iova, ulong size, VfioDmaAccess access);
+
+        /// <summary><c>VFIO_IOMMU_UNMAP_DMA</c>; returns the bytes the kernel unmapped.</summary>
+        ulong UnmapDma(int containerFd, ulong iova, ulong size);
+
+        /// <summary><c>VFIO_DEVICE_BIND_IOMMUFD</c> on a device cdev; returns the device ID within the iommufd.</summary>
+        uint BindIommufd(int deviceFd, int iommufd);
+
+        /// <summary><c>VFIO_DEVICE_ATTACH_IOMMUFD_PT</c>: attaches the bound device to an IOAS (or HWPT); returns the page table ID.</summary>
+        uint AttachIommufdPageTable(int deviceFd, uint pageTableId);
+
+        /// <summary><c>VFIO_DEVICE_DETACH_IOMMUFD_PT</c>.</summary>
+        void DetachIommufdPageTable(int deviceFd);
+
+        /// <summary><c>IOMMU_IOAS_ALLOC</c>: a new I/O address space in the iommufd; returns its ID.</summary>
+        uint AllocateIoas(int iommufd);
+
+        /// <summary><c>IOMMU_DESTROY</c> of an iommufd object (an IOAS).</summary>
+        void DestroyIommufdObject(int iommufd, uint objectId);
+
+        /// <summary><c>IOMMU_IOAS_IOVA_RANGES</c>: the IOVAs a mapping may use now, and their alignment (as <see cref="VfioIommuInfo.PageSizes"/>).</summary>
+        VfioIommuInfo GetIoasInfo(int iommufd, uint ioasId);
+
+        /// <summary><c>IOMMU_IOAS_MAP</c> at a fixed IOVA.</summary>
+        void MapIoas(int iommufd, uint ioasId, ulong hostAddress, ulong iova, ulong length, VfioDmaAccess access);
+
+        /// <summary><c>IOMMU_IOAS_UNMAP</c>; returns the bytes the kernel unmapped.</summary>
+        ulong UnmapIoas(int iommufd, uint ioasId, ulong iova, ulong length);
+
+        /// <summary>The system page size: the granularity of mmap, and of the pages the MSI-X table is kept out of.</summary>
+        int PageSize { get; }
+
+        /// <summary>
+        /// Allocates <paramref name="length"/> bytes (rounded up to the page size) of zeroed, page-aligned memory for
+        /// DMA: anonymous, or in a memfd (<paramref name="shareable"/>) whose descriptor another process can map.
+        /// </summary>
+        IHostMemory AllocateMemory(long length, bool shareable);
+
         /// <summary>pread: fills <paramref name="buffer"/> from <paramref name="offset"/>; returns the bytes read.</summary>
         int PRead(int fd, Span<byte> buffer, long offset);
 

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
+using System.Globalization;
 using System.Text;
 using System.Threading;
 using Tmds.Linux;
@@ -17,27 +18,6 @@ namespace VfioPolicy.Runtime.Kernel
     /// </summary>
     public sealed unsafe class LinuxVfioKernel : IVfioKernel
     {
-        private const int IoctlBase = (0x3B << 8) | 100; // _IO(VFIO_TYPE ';', VFIO_BASE + n)
-        private const int GetApiVersionRequest = IoctlBase + 0;
-        private const int CheckExtensionRequest = IoctlBase + 1;
-        private const int SetIommuRequest = IoctlBase + 2;
-        private const int GroupGetStatusRequest = IoctlBase + 3;
-        private const int GroupSetContainerRequest = IoctlBase + 4;
-        private const int GroupGetDeviceFdRequest = IoctlBase + 6;
-        private const int DeviceGetInfoRequest = IoctlBase + 7;
-        private const int DeviceGetRegionInfoRequest = IoctlBase + 8;
-        private const int DeviceGetIrqInfoRequest = IoctlBase + 9;
-        private const int DeviceSetIrqsRequest = IoctlBase + 10;
-        private const int DeviceResetRequest = IoctlBase + 11;
-        private const int RegionInfoSize = 32;
-        private const int SparseMmapCapability = 1;
-        private const int MsixMappableCapability = 3;
-        private const uint IrqSetDataNone = 1;
-        private const uint IrqSetDataEventFd = 4;
-        private const uint IrqSetActionMask = 8;
-        private const uint IrqSetActionUnmask = 16;
-        private const uint IrqSetActionTrigger = 32;
-
         private readonly ConcurrentDictionary<int, string> _names = new ConcurrentDictionary<int, string>();
 
         /// <inheritdoc />
@@ -103,33 +83,31 @@ namespace VfioPolicy.Runtime.Kernel
         public int GetApiVersion(int containerFd)
         {
             // SAFETY: VFIO_GET_API_VERSION takes no argument and returns the version.
-            return Check(ioctl(containerFd, GetApiVersionRequest, 0), "VFIO_GET_API_VERSION", containerFd);
+            return Check(ioctl(containerFd, VfioAbi.GetApiVersion, 0), "VFIO_GET_API_VERSION", containerFd);
         }
 
         /// <inheritdoc />
         public bool CheckExtension(int containerFd, uint extension)
         {
             // SAFETY: VFIO_CHECK_EXTENSION takes the extension number by value (passed in the pointer-sized slot), no memory.
-            return Check(ioctl(containerFd, CheckExtensionRequest, (void*)extension), "VFIO_CHECK_EXTENSION", containerFd) > 0;
+            return Check(ioctl(containerFd, VfioAbi.CheckExtension, (void*)extension), "VFIO_CHECK_EXTENSION", containerFd) > 0;
         }
 
         /// <inheritdoc />
         public void SetIommu(int containerFd, uint iommuType)
         {
             // SAFETY: VFIO_SET_IOMMU takes the IOMMU type by value, no memory.
-            Check(ioctl(containerFd, SetIommuRequest, (void*)iommuType), "VFIO_SET_IOMMU", containerFd);
+            Check(ioctl(containerFd, VfioAbi.SetIommu, (void*)iommuType), "VFIO_SET_IOMMU", containerFd);
         }
 
         /// <inheritdoc />
         public VfioGroupFlags GetGroupStatus(int groupFd)
         {
-            uint* status = stackalloc uint[2];
-            status[0] = 8; // argsz: struct vfio_group_status { u32 argsz; u32 flags; }
-            status[1] = 0;
-
-            // SAFETY: status is an 8-byte stack buffer, exactly argsz, alive for the call.
-            Check(ioctl(groupFd, GroupGetStatusRequest, status), "VFIO_GROUP_GET_STATUS", groupFd);
-            return (VfioGroupFlags)status[1];
+            Span<byte> status = stackalloc byte[VfioAbi.GroupStatusSize];
+            status.Clear();
+            VfioAbi.EncodeArgsz(status);
+            Ioctl(groupFd, VfioAbi.GroupGetStatus, status, "VFIO_GROUP_GET_STATUS");
+            return VfioAbi.DecodeGroupStatus(status);
         }
 
         /// <inheritdoc />
@@ -138,7 +116,7 @@ namespace VfioPolicy.Runtime.Kernel
             int container = containerFd;
 
             // SAFETY: the kernel reads one int through the pointer to a local that outlives the call.
-            Check(ioctl(groupFd, GroupSetContainerRequest, &container), "VFIO_GROUP_SET_CONTAINER", groupFd);
+            Check(ioctl(groupFd, VfioAbi.GroupSetContainer, &container), "VFIO_GROUP_SET_CONTAINER", groupFd);
         }
 
         /// <inheritdoc />
@@ -148,7 +126,7 @@ namespace VfioPolicy.Runtime.Kernel
             fixed (byte* p = name)
             {
                 // SAFETY: p is a pinned NUL-terminated device name; the returned descriptor is owned by the caller.
-                int fd = Check(ioctl(groupFd, GroupGetDeviceFdRequest, p), "VFIO_GROUP_GET_DEVICE_FD (" + deviceName + ")", groupFd);
+                int fd = Check(ioctl(groupFd, VfioAbi.GroupGetDeviceFd, p), "VFIO_GROUP_GET_DEVICE_FD (" + deviceName + ")", groupFd);
                 _names[fd] = "VFIO device " + deviceName;
                 return fd;
             }
@@ -157,77 +135,39 @@ namespace VfioPolicy.Runtime.Kernel
         /// <inheritdoc />
         public VfioDeviceInfo GetDeviceInfo(int deviceFd)
         {
-            uint* info = stackalloc uint[6];
-            new Span<uint>(info, 6).Clear();
-            info[0] = 24; // struct vfio_device_info: argsz, flags, num_regions, num_irqs, cap_offset, pad
-
-            // SAFETY: info is a 24-byte stack buffer, exactly argsz, alive for the call.
-            Check(ioctl(deviceFd, DeviceGetInfoRequest, info), "VFIO_DEVICE_GET_INFO", deviceFd);
-            return new VfioDeviceInfo((VfioDeviceFlags)info[1], (int)info[2], (int)info[3]);
+            Span<byte> info = stackalloc byte[VfioAbi.DeviceInfoSize];
+            info.Clear();
+            VfioAbi.EncodeArgsz(info);
+            Ioctl(deviceFd, VfioAbi.DeviceGetInfo, info, "VFIO_DEVICE_GET_INFO");
+            return VfioAbi.DecodeDeviceInfo(info);
         }
 
         /// <inheritdoc />
         public VfioRegionInfo GetRegionInfo(int deviceFd, int index)
         {
-            byte[] buffer = new byte[RegionInfoSize];
-            QueryRegion(deviceFd, index, buffer);
-            uint argsz = BitConverter.ToUInt32(buffer, 0);
-            var flags = (VfioRegionFlags)BitConverter.ToUInt32(buffer, 4);
-            if ((flags & VfioRegionFlags.Caps) != 0 && argsz > RegionInfoSize && argsz <= 65536)
+            string operation = "VFIO_DEVICE_GET_REGION_INFO (index " + index.ToString(CultureInfo.InvariantCulture) + ")";
+            byte[] buffer = new byte[VfioAbi.RegionInfoSize];
+            VfioAbi.EncodeRegionInfo(buffer, index);
+            Ioctl(deviceFd, VfioAbi.DeviceGetRegionInfo, buffer, operation);
+            int needed = VfioAbi.RegionInfoNeeds(buffer);
+            if (needed > 0)
             {
                 // The capability chain did not fit: the kernel said how much room it needs.
-                buffer = new byte[argsz];
-                QueryRegion(deviceFd, index, buffer);
+                buffer = new byte[needed];
+                VfioAbi.EncodeRegionInfo(buffer, index);
+                Ioctl(deviceFd, VfioAbi.DeviceGetRegionInfo, buffer, operation);
             }
 
-            long size = (long)BitConverter.ToUInt64(buffer, 16);
-            long offset = (long)BitConverter.ToUInt64(buffer, 24);
-            uint capOffset = BitConverter.ToUInt32(buffer, 12);
-            List<VfioSparseArea>? sparse = null;
-            bool msixMappable = false;
-            int guard = 0;
-            while ((flags & VfioRegionFlags.Caps) != 0 && capOffset >= RegionInfoSize && capOffset + 8 <= buffer.Length && guard++ < 64)
-            {
-                int id = BitConverter.ToUInt16(buffer, (int)capOffset);
-                uint next = BitConverter.ToUInt32(buffer, (int)capOffset + 4);
-                if (id == SparseMmapCapability && capOffset + 16 <= buffer.Length)
-                {
-                    uint areas = BitConverter.ToUInt32(buffer, (int)capOffset + 8);
-                    sparse = new List<VfioSparseArea>();
-                    for (uint i = 0; i < areas && capOffset + 16 + ((i + 1) * 16) <= buffer.Length; i++)
-                    {
-                        int at = (int)(capOffset + 16 + (i * 16));
-                        sparse.Add(new VfioSparseArea((long)BitConverter.ToUInt64(buffer, at), (long)BitConverter.ToUInt64(buffer, at + 8)));
-                    }
-                }
-                else if (id == MsixMappableCapability)
-                {
-                    msixMappable = true;
-                }
-
-                if (next == 0 || next <= capOffset)
-                {
-                    break; // the chain ends, or would loop
-                }
-
-                capOffset = next;
-            }
-
-            return new VfioRegionInfo(index, flags, size, offset, sparse, msixMappable);
+            return VfioAbi.DecodeRegionInfo(buffer, index);
         }
 
         /// <inheritdoc />
         public VfioIrqInfo GetIrqInfo(int deviceFd, int index)
         {
-            uint* info = stackalloc uint[4];
-            info[0] = 16; // struct vfio_irq_info: argsz, flags, index, count
-            info[1] = 0;
-            info[2] = (uint)index;
-            info[3] = 0;
-
-            // SAFETY: info is a 16-byte stack buffer, exactly argsz, alive for the call.
-            Check(ioctl(deviceFd, DeviceGetIrqInfoRequest, info), "VFIO_DEVICE_GET_IRQ_INFO (index " + index + ")", deviceFd);
-            return new VfioIrqInfo(index, (VfioIrqFlags)info[1], (int)info[3]);
+            Span<byte> info = stackalloc byte[VfioAbi.IrqInfoSize];
+            VfioAbi.EncodeIrqInfo(info, index);
+            Ioctl(deviceFd, VfioAbi.DeviceGetIrqInfo, info, "VFIO_DEVICE_GET_IRQ_INFO (index " + index.ToString(CultureInfo.InvariantCulture) + ")");
+            return VfioAbi.DecodeIrqInfo(info, index);
         }
 
         /// <inheritdoc />
@@ -238,33 +178,257 @@ namespace VfioPolicy.Runtime.Kernel
                 throw new ArgumentNullException(nameof(request));
             }
 
-            int dataWords = request.EventFds?.Count ?? 0;
-            uint* set = stackalloc uint[5 + dataWords];
-            uint action = request.Action switch
+            if (request.Malformation() is { } problem)
             {
-                VfioIrqAction.Mask => IrqSetActionMask,
-                VfioIrqAction.Unmask => IrqSetActionUnmask,
-                _ => IrqSetActionTrigger,
-            };
-            set[0] = (uint)((5 + dataWords) * 4); // struct vfio_irq_set: argsz, flags, index, start, count, data[]
-            set[1] = action | (request.EventFds is null ? IrqSetDataNone : IrqSetDataEventFd);
-            set[2] = (uint)request.Index;
-            set[3] = (uint)request.Start;
-            set[4] = (uint)request.Count;
-            for (int i = 0; i < dataWords; i++)
-            {
-                set[5 + i] = unchecked((uint)request.EventFds![i]);
+                throw new ArgumentException(problem, nameof(request));
             }
 
-            // SAFETY: set is a stack buffer of exactly argsz bytes (header plus one s32 per vector), alive for the call.
-            Check(ioctl(deviceFd, DeviceSetIrqsRequest, set), "VFIO_DEVICE_SET_IRQS (index " + request.Index + ")", deviceFd);
+            byte[] set = new byte[VfioAbi.IrqSetSize(request)];
+            VfioAbi.EncodeIrqSet(set, request);
+            Ioctl(deviceFd, VfioAbi.DeviceSetIrqs, set, "VFIO_DEVICE_SET_IRQS (index " + request.Index.ToString(CultureInfo.InvariantCulture) + ")");
         }
 
         /// <inheritdoc />
         public void ResetDevice(int deviceFd)
         {
             // SAFETY: VFIO_DEVICE_RESET takes no argument.
-            Check(ioctl(deviceFd, DeviceResetRequest, 0), "VFIO_DEVICE_RESET", deviceFd);
+            Check(ioctl(deviceFd, VfioAbi.DeviceReset, 0), "VFIO_DEVICE_RESET", deviceFd);
+        }
+
+        /// <inheritdoc />
+        public VfioHotResetInfo GetPciHotResetInfo(int deviceFd)
+        {
+            const string Operation = "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO";
+            byte[] buffer = new byte[VfioAbi.HotResetInfoHeaderSize + (8 * VfioAbi.DependentDeviceSize)];
+            while (true)
+            {
+                VfioAbi.EncodeHotResetInfo(buffer);
+                try
+                {
+                    Ioctl(deviceFd, VfioAbi.DeviceGetPciHotResetInfo, buffer, Operation);
+                    return VfioAbi.DecodeHotResetInfo(buffer);
+                }
+                catch (VfioException error) when (error.Errno == VfioConstants.ENOSPC)
+                {
+                    // The array was too small; the kernel filled in the count. A bus has at most 256 functions.
+                    int count = VfioAbi.HotResetInfoCount(buffer);
+                    int needed = VfioAbi.HotResetInfoHeaderSize + (count * VfioAbi.DependentDeviceSize);
+                    if (count > 256 * 8 || needed <= buffer.Length)
+                    {
+                        throw;
+                    }
+
+                    buffer = new byte[needed];
+                }
+            }
+        }
+
+        /// <inheritdoc />
+        public void PciHotReset(int deviceFd, IReadOnlyList<int> groupFds)
+        {
+            if (groupFds is null)
+            {
+                throw new ArgumentNullException(nameof(groupFds));
+            }
+
+            byte[] buffer = new byte[VfioAbi.HotResetSize(groupFds.Count)];
+            VfioAbi.EncodeHotReset(buffer, groupFds);
+            Ioctl(deviceFd, VfioAbi.DevicePciHotReset, buffer, "VFIO_DEVICE_PCI_HOT_RESET");
+        }
+
+        /// <inheritdoc />
+        public VfioIommuInfo GetIommuInfo(int containerFd)
+        {
+            // Room for a few IOVA ranges and the DMA_AVAIL capability; the kernel says when it needs more.
+            byte[] buffer = new byte[256];
+            VfioAbi.EncodeArgsz(buffer);
+            Ioctl(containerFd, VfioAbi.IommuGetInfo, buffer, "VFIO_IOMMU_GET_INFO");
+            int needed = VfioAbi.IommuInfoNeeds(buffer);
+            if (needed > 0)
+            {
+                buffer = new byte[needed];
+                VfioAbi.EncodeArgsz(buffer);
+                Ioctl(containerFd, VfioAbi.IommuGetInfo, buffer, "VFIO_IOMMU_GET_INFO");
+            }
+
+            return VfioAbi.DecodeIommuInfo(buffer);
+        }
+
+        /// <inheritdoc />
+        public void MapDma(int containerFd, ulong hostAddress, ulong iova, ulong size, VfioDmaAccess access)
+        {
+            Span<byte> map = stackalloc byte[VfioAbi.DmaMapSize];
+            VfioAbi.EncodeDmaMap(map, hostAddress, iova, size, access);
+
+            // SAFETY (of what the kernel does with it): it pins the pages at hostAddress for as long as the mapping
+            // exists; the caller (VfioContainer) keeps that memory allocated until it has unmapped the range.
+            Ioctl(containerFd, VfioAbi.IommuMapDma, map, DmaOperation("VFIO_IOMMU_MAP_DMA", iova, size));
+        }
+
+        /// <inheritdoc />
+        public ulong UnmapDma(int containerFd, ulong iova, ulong size)
+        {
+            Span<byte> unmap = stackalloc byte[VfioAbi.DmaUnmapSize];
+            VfioAbi.EncodeDmaUnmap(unmap, iova, size);
+            Ioctl(containerFd, VfioAbi.IommuUnmapDma, unmap, DmaOperation("VFIO_IOMMU_UNMAP_DMA", iova, size));
+            return VfioAbi.DecodeDmaUnmap(unmap);
+        }
+
+        /// <inheritdoc />
+        public uint BindIommufd(int deviceFd, int iommufd)
+        {
+            Span<byte> bind = stackalloc byte[VfioAbi.BindIommufdSize];
+            VfioAbi.EncodeBindIommufd(bind, iommufd);
+            Ioctl(deviceFd, VfioAbi.DeviceBindIommufd, bind, "VFIO_DEVICE_BIND_IOMMUFD");
+            return VfioAbi.DecodeBindIommufd(bind);
+        }
+
+        /// <inheritdoc />
+        public uint AttachIommufdPageTable(int deviceFd, uint pageTableId)
+        {
+            Span<byte> attach = stackalloc byte[VfioAbi.AttachIommufdPtSize];
+            VfioAbi.EncodeAttachIommufdPt(attach, pageTableId);
+            Ioctl(deviceFd, VfioAbi.DeviceAttachIommufdPt, attach, "VFIO_DEVICE_ATTACH_IOMMUFD_PT (" + pageTableId.ToString(CultureInfo.InvariantCulture) + ")");
+            return VfioAbi.DecodeAttachIommufdPt(attach);
+        }
+
+        /// <inheritdoc />
+        public void DetachIommufdPageTable(int deviceFd)
+        {
+            Span<byte> detach = stackalloc byte[VfioAbi.DetachIommufdPtSize];
+            VfioAbi.EncodeDetachIommufdPt(detach);
+            Ioctl(deviceFd, VfioAbi.DeviceDetachIommufdPt, detach, "VFIO_DEVICE_DETACH_IOMMUFD_PT");
+        }
+
+        /// <inheritdoc />
+        public uint AllocateIoas(int iommufd)
+        {
+            Span<byte> alloc = stackalloc byte[VfioAbi.IoasAllocSize];
+            VfioAbi.EncodeIoasAlloc(alloc);
+            Ioctl(iommufd, VfioAbi.IommuIoasAlloc, alloc, "IOMMU_IOAS_ALLOC");
+            return VfioAbi.DecodeIoasAlloc(alloc);
+        }
+
+        /// <inheritdoc />
+        public void DestroyIommufdObject(int iommufd, uint objectId)
+        {
+            Span<byte> destroy = stackalloc byte[VfioAbi.IommuDestroySize];
+            VfioAbi.EncodeIommuDestroy(destroy, objectId);
+            Ioctl(iommufd, VfioAbi.IommuDestroy, destroy, "IOMMU_DESTROY (" + objectId.ToString(CultureInfo.InvariantCulture) + ")");
+        }
+
+        /// <inheritdoc />
+        public VfioIommuInfo GetIoasInfo(int iommufd, uint ioasId)
+        {
+            const string Operation = "IOMMU_IOAS_IOVA_RANGES";
+            int capacity = 8;
+            while (true)
+            {
+                byte[] ranges = new byte[capacity * VfioAbi.IovaRangeSize];
+                byte[] query = new byte[VfioAbi.IoasIovaRangesSize];
+                fixed (byte* array = ranges)
+                {
+                    VfioAbi.EncodeIoasIovaRanges(query, ioasId, capacity, (ulong)array);
+                    try
+                    {
+                        // SAFETY: array is pinned for the call and holds exactly capacity ranges, the count the
+                        // kernel is told; it writes no more than that.
+                        Ioctl(iommufd, VfioAbi.IommuIoasIovaRanges, query, Operation);
+                    }
+                    catch (VfioException error) when (error.Errno == VfioConstants.EMSGSIZE && VfioAbi.IoasIovaRangesCount(query) is int needed && needed > capacity && needed <= 4096)
+                    {
+                        capacity = needed;
+                        continue;
+                    }
+                }
+
+                int count = Math.Min(VfioAbi.IoasIovaRangesCount(query), capacity);
+                var list = new List<VfioIovaRange>();
+                for (int i = 0; i < count; i++)
+                {
+                    list.Add(VfioAbi.DecodeIovaRange(ranges, i));
+                }
+
+                return new VfioIommuInfo(VfioAbi.IoasIovaAlignment(query), list, null);
+            }
+        }
+
+        /// <inheritdoc />
+        public void MapIoas(int iommufd, uint ioasId, ulong hostAddress, ulong iova, ulong length, VfioDmaAccess access)
+        {
+            Span<byte> map = stackalloc byte[VfioAbi.IoasMapSize];
+            VfioAbi.EncodeIoasMap(map, ioasId, hostAddress, iova, length, access);
+
+            // SAFETY (of what the kernel does with it): as for MapDma, the pages stay pinned until the caller unmaps.
+            Ioctl(iommufd, VfioAbi.IommuIoasMap, map, DmaOperation("IOMMU_IOAS_MAP", iova, length));
+        }
+
+        /// <inheritdoc />
+        public ulong UnmapIoas(int iommufd, uint ioasId, ulong iova, ulong length)
+        {
+            Span<byte> unmap = stackalloc byte[VfioAbi.IoasUnmapSize];
+            VfioAbi.EncodeIoasUnmap(unmap, ioasId, iova, length);
+            Ioctl(iommufd, VfioAbi.IommuIoasUnmap, unmap, DmaOperation("IOMMU_IOAS_UNMAP", iova, length));
+            return VfioAbi.DecodeIoasUnmap(unmap);
+        }
+
+        /// <inheritdoc />
+        public int PageSize => Environment.SystemPageSize;
+
+        /// <inheritdoc />
+        public IHostMemory AllocateMemory(long length, bool shareable)
+        {
+            if (length <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(length), length, "DMA memory needs at least one byte.");
+            }
+
+            long pageSize = PageSize;
+            long rounded = checked((length + pageSize - 1) / pageSize * pageSize);
+            int fd = -1;
+            if (shareable)
+            {
+                byte[] name = NullTerminated("vfiopolicy-dma");
+                fixed (byte* p = name)
+                {
+                    // SAFETY: p is a pinned NUL-terminated name; the descriptor is owned by the HostMemory below.
+                    fd = memfd_create(p, MFD_CLOEXEC);
+                }
+
+                if (fd < 0)
+                {
+                    throw VfioException.FromErrno("memfd_create", errno);
+                }
+
+                // SAFETY: sizes the memfd this method just created; no memory is passed.
+                if (ftruncate(fd, rounded) < 0)
+                {
+                    int error = errno;
+                    close(fd);
+                    throw VfioException.FromErrno("ftruncate of the DMA memfd to " + rounded.ToString(CultureInfo.InvariantCulture) + " bytes", error);
+                }
+            }
+
+            // SAFETY: no address hint; the kernel chooses a page-aligned place. The mapping lives until
+            // HostMemory.Dispose unmaps exactly this address and length.
+            void* address = mmap(null, (size_t)(ulong)rounded, PROT_READ | PROT_WRITE, MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+            if (address == MAP_FAILED)
+            {
+                int error = errno;
+                if (fd >= 0)
+                {
+                    close(fd);
+                }
+
+                throw VfioException.FromErrno("mmap of " + rounded.ToString(CultureInfo.InvariantCulture) + " bytes of DMA memory", error);
+            }
+
+            if (fd >= 0)
+            {
+                _names[fd] = "DMA memfd";
+            }
+
+            return new HostMemory(this, address, rounded, fd);
         }
 
         /// <inheritdoc />
@@ -386,16 +550,18 @@ namespace VfioPolicy.Runtime.Kernel
             return result;
         }
 
-        private void QueryRegion(int deviceFd, int index, byte[] buffer)
+        private void Ioctl(int fd, int request, Span<byte> argument, string operation)
         {
-            BitConverter.TryWriteBytes(new Span<byte>(buffer, 0, 4), (uint)buffer.Length);
-            BitConverter.TryWriteBytes(new Span<byte>(buffer, 8, 4), (uint)index);
-            fixed (byte* p = buffer)
+            fixed (byte* p = argument)
             {
-                // SAFETY: p is the pinned buffer of exactly argsz bytes; the kernel writes at most argsz bytes.
-                Check(ioctl(deviceFd, DeviceGetRegionInfoRequest, p), "VFIO_DEVICE_GET_REGION_INFO (index " + index + ")", deviceFd);
+                // SAFETY: p is the pinned argument, whose first u32 (argsz or size) is its exact length, encoded by
+                // VfioAbi to the layout the header gives; the kernel reads and writes no more than that.
+                Check(ioctl(fd, request, p), operation, fd);
             }
         }
+
+        private static string DmaOperation(string name, ulong iova, ulong size) =>
+            string.Format(CultureInfo.InvariantCulture, "{0} (IOVA 0x{1:x}, 0x{2:x} bytes)", name, iova, size);
 
         private int Check(long result, string operation, int fd)
         {
@@ -414,6 +580,45 @@ namespace VfioPolicy.Runtime.Kernel
             byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
             Encoding.UTF8.GetBytes(text, 0, text.Length, bytes, 0);
             return bytes;
+        }
+
+        /// <summary>Page-aligned memory from mmap (anonymous, or of a memfd); unmapped and closed once on Dispose.</summary>
+        private sealed class HostMemory : IHostMemory
+        {
+            private readonly LinuxVfioKernel _kernel;
+            private void* _address;
+            private int _fd;
+
+            public HostMemory(LinuxVfioKernel kernel, void* address, long length, int fd)
+            {
+                _kernel = kernel;
+                _address = address;
+                Length = length;
+                _fd = fd;
+            }
+
+            public nint Address => (nint)_address;
+
+            public long Length { get; }
+
+            public int Fd => _fd;
+
+            public void Dispose()
+            {
+                if (_address is not null)
+                {
+                    // SAFETY: unmaps exactly the range mmap returned, once. Pages a DMA mapping still pins stay
+                    // allocated in the kernel until it is unmapped; this process just no longer sees them.
+                    munmap(_address, (size_t)(ulong)Length);
+                    _address = null;
+                }
+
+                if (_fd >= 0)
+                {
+                    _kernel.Close(_fd);
+                    _fd = -1;
+                }
+            }
         }
 
         /// <summary>An mmap of device memory; accesses are volatile and bounds-checked.</summary>

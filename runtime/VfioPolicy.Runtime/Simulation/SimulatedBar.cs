@@ -90,19 +90,99 @@ namespace VfioPolicy.Runtime.Simulation
         }
     }
 
+    /// <summary>A VGA or device-specific region (index 8 and up): plain memory with read and write permission, and an optional type.</summary>
+    public sealed class SimulatedRegion
+    {
+        private readonly byte[] _memory;
+
+        /// <summary>Creates a region of <paramref name="size"/> bytes (at most 16 MiB).</summary>
+        public SimulatedRegion(long size, VfioRegionType? type, bool readable = true, bool writable = false)
+        {
+            if (size <= 0 || size > (1L << 24))
+            {
+                throw new ArgumentOutOfRangeException(nameof(size), size, "A simulated region is 1 byte to 16 MiB.");
+            }
+
+            Size = size;
+            Type = type;
+            Readable = readable;
+            Writable = writable;
+            _memory = new byte[size];
+        }
+
+        /// <summary>Size in bytes.</summary>
+        public long Size { get; }
+
+        /// <summary>The <c>VFIO_REGION_INFO_CAP_TYPE</c> the kernel reports (null: none, as the VGA region).</summary>
+        public VfioRegionType? Type { get; }
+
+        /// <summary>True when pread works.</summary>
+        public bool Readable { get; }
+
+        /// <summary>True when pwrite works.</summary>
+        public bool Writable { get; }
+
+        /// <summary>The region's contents.</summary>
+        public Span<byte> Memory => _memory;
+
+        internal int Transfer(long offset, Span<byte> into, ReadOnlySpan<byte> from, bool write, string operation)
+        {
+            if (write ? !Writable : !Readable)
+            {
+                throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+            }
+
+            if (write)
+            {
+                from.CopyTo(_memory.AsSpan((int)offset));
+                return from.Length;
+            }
+
+            _memory.AsSpan((int)offset, into.Length).CopyTo(into);
+            return into.Length;
+        }
+    }
+
     /// <summary>
     /// QEMU's <c>edu</c> device (docs/specs/edu.rst), enough of it for meaningful tests: identification, liveness
-    /// check, factorial, and the interrupt raise/acknowledge registers (MSI when the kernel has MSI set up, else INTx).
+    /// check, factorial, the interrupt raise/acknowledge registers (MSI when the kernel has MSI set up, else INTx), and
+    /// the DMA engine, which moves bytes between host memory (by IOVA, through the IOMMU) and its 4 KiB buffer at
+    /// 0x40000.
     /// </summary>
     public sealed class SimulatedEduModel : ISimulatedBarModel
     {
         /// <summary>The identification register's value: version 1.0, "ed".</summary>
         public const uint Identification = 0x010000ED;
 
+        /// <summary>Where the DMA buffer appears in the device's own address space.</summary>
+        public const ulong DmaBufferStart = 0x40000;
+
+        /// <summary>The DMA buffer's size.</summary>
+        public const int DmaBufferSize = 4096;
+
+        /// <summary>The interrupt status bit a finished DMA raises.</summary>
+        public const uint DmaInterrupt = 0x100;
+
+        private const ulong DmaMask = (1UL << 28) - 1; // edu's default dma_mask
+        private const ulong DmaRun = 0x1;
+        private const ulong DmaToHost = 0x2;
+        private const ulong DmaRaiseInterrupt = 0x4;
+
+        private readonly byte[] _dmaBuffer = new byte[DmaBufferSize];
         private uint _liveness;
         private uint _factorial;
         private uint _status;
         private uint _interruptStatus;
+        private ulong _dmaSource;
+        private ulong _dmaDestination;
+        private ulong _dmaCount;
+        private ulong _dmaCommand;
+
+        /// <summary>The DMA buffer inside the device.</summary>
+        public Span<byte> DmaBuffer => _dmaBuffer;
+
+        /// <summary>Transfers the engine refused (outside its buffer) or the IOMMU faulted, or Bus Master was off.</summary>
+        public int FailedTransfers { get; private set; }
 
         /// <inheritdoc />
         public bool TryRead(SimulatedPciDevice device, long offset, int width, out ulong value)
@@ -114,9 +194,18 @@ namespace VfioPolicy.Runtime.Simulation
                 0x08 => _factorial,
                 0x20 => _status,
                 0x24 => _interruptStatus,
+                0x80 => _dmaSource,
+                0x88 => _dmaDestination,
+                0x90 => _dmaCount,
+                0x98 => _dmaCommand,
                 _ => 0,
             };
-            return offset is 0x00 or 0x04 or 0x08 or 0x20 or 0x24;
+            if (width == 4)
+            {
+                value &= 0xFFFFFFFF;
+            }
+
+            return offset is 0x00 or 0x04 or 0x08 or 0x20 or 0x24 or 0x80 or 0x88 or 0x90 or 0x98;
         }
 
         /// <inheritdoc />
@@ -161,6 +250,23 @@ namespace VfioPolicy.Runtime.Simulation
                     }
 
                     return true;
+                case 0x80:
+                    _dmaSource = value;
+                    return true;
+                case 0x88:
+                    _dmaDestination = value;
+                    return true;
+                case 0x90:
+                    _dmaCount = value;
+                    return true;
+                case 0x98:
+                    _dmaCommand = value;
+                    if ((value & DmaRun) != 0)
+                    {
+                        RunDma(device);
+                    }
+
+                    return true;
                 default:
                     return offset == 0x00 || offset == 0x24;
             }
@@ -173,6 +279,36 @@ namespace VfioPolicy.Runtime.Simulation
             _factorial = 0;
             _status = 0;
             _interruptStatus = 0;
+            _dmaSource = 0;
+            _dmaDestination = 0;
+            _dmaCount = 0;
+            _dmaCommand = 0;
+        }
+
+        /// <summary>One transfer, done at once (QEMU's edu takes a timer tick); the command's run bit clears when it ends.</summary>
+        private void RunDma(SimulatedPciDevice device)
+        {
+            bool toHost = (_dmaCommand & DmaToHost) != 0;
+            ulong local = toHost ? _dmaSource : _dmaDestination;
+            ulong iova = (toHost ? _dmaDestination : _dmaSource) & DmaMask;
+            bool inBuffer = _dmaCount > 0 && _dmaCount <= DmaBufferSize && local >= DmaBufferStart && local - DmaBufferStart <= (ulong)DmaBufferSize - _dmaCount;
+            bool moved = false;
+            if (inBuffer)
+            {
+                Span<byte> window = _dmaBuffer.AsSpan((int)(local - DmaBufferStart), (int)_dmaCount);
+                moved = toHost ? device.DmaWrite(iova, window) : device.DmaRead(iova, window);
+            }
+
+            if (!moved)
+            {
+                FailedTransfers++;
+            }
+
+            _dmaCommand &= ~DmaRun;
+            if ((_dmaCommand & DmaRaiseInterrupt) != 0)
+            {
+                Raise(device, DmaInterrupt);
+            }
         }
 
         private void Raise(SimulatedPciDevice device, uint bits)

@@ -97,6 +97,18 @@ namespace VfioPolicy.Runtime.Simulation
         /// <summary>The eventfds VFIO signals for the enabled index, per vector (-1: detached).</summary>
         public int[] VectorEventFds { get; internal set; } = Array.Empty<int>();
 
+        /// <summary>The eventfd that unmasks INTx when signalled (a VMM's resample fd), or -1.</summary>
+        public int IntxUnmaskFd { get; internal set; } = -1;
+
+        /// <summary>The device's character device number under /dev/vfio/devices (vfioN), where the kernel offers cdevs.</summary>
+        public int CdevNumber { get; private set; }
+
+        /// <summary>Device-specific regions (index 9 and up, with a <see cref="VfioRegionType"/>) and the VGA region (index 8), by index.</summary>
+        public Dictionary<int, SimulatedRegion> ExtraRegions { get; } = new Dictionary<int, SimulatedRegion>();
+
+        /// <summary>DMA the device made that reached memory, in bytes (faults and blocked transfers excluded).</summary>
+        public long DmaBytes { get; internal set; }
+
         internal int ErrEventFd { get; set; } = -1;
 
         internal int ReqEventFd { get; set; } = -1;
@@ -159,7 +171,23 @@ namespace VfioPolicy.Runtime.Simulation
 
         private SimulatedVfioKernel Kernel => _kernel ?? throw new InvalidOperationException("The device is not attached to a SimulatedVfioKernel.");
 
-        internal void Attach(SimulatedVfioKernel kernel) => _kernel = kernel;
+        internal void Attach(SimulatedVfioKernel kernel, int cdevNumber)
+        {
+            _kernel = kernel;
+            CdevNumber = cdevNumber;
+        }
+
+        /// <summary>
+        /// The device reads host memory at <paramref name="iova"/> as a bus master, through the IOMMU of the address
+        /// space it is attached to. False when Bus Master is off (nothing happens, as on real hardware) or the IOMMU
+        /// faults (recorded in <see cref="SimulatedVfioKernel.IommuFaults"/>; <paramref name="into"/> is left alone).
+        /// </summary>
+        public bool DmaRead(ulong iova, Span<byte> into) => BusMaster && Kernel.Dma(this, iova, into, default, write: false);
+
+        /// <summary>The device writes host memory at <paramref name="iova"/> as a bus master; false as for <see cref="DmaRead"/>.</summary>
+        public bool DmaWrite(ulong iova, ReadOnlySpan<byte> from) => BusMaster && Kernel.Dma(this, iova, default, from, write: true);
+
+        private bool BusMaster => (_config[0x04] & 0x4) != 0;
 
         internal void WriteConfig(int offset, byte value)
         {

@@ -13,11 +13,13 @@ namespace VfioPolicy.Runtime.Simulation
     /// regions at <c>index &lt;&lt; 40</c>, eventfds as in-memory counters, and fault injection per operation.
     /// </summary>
     /// <remarks>Thread-safe: one lock; <see cref="Poll"/> waits on it.</remarks>
-    public sealed class SimulatedVfioKernel : IVfioKernel
+    public sealed partial class SimulatedVfioKernel : IVfioKernel
     {
         private const string SysfsDevices = "/sys/bus/pci/devices/";
         private const string IommuGroups = "/sys/kernel/iommu_groups/";
         private const string VfioDirectory = "/dev/vfio/";
+        private const string CdevDirectory = "/dev/vfio/devices/";
+        private const string IommufdPath = "/dev/iommu";
         private readonly object _gate = new object();
         private readonly Dictionary<string, SimulatedPciDevice> _devices = new Dictionary<string, SimulatedPciDevice>(StringComparer.Ordinal);
         private readonly Dictionary<string, (int Group, string? Driver)> _otherMembers = new Dictionary<string, (int, string?)>(StringComparer.Ordinal);
@@ -31,7 +33,7 @@ namespace VfioPolicy.Runtime.Simulation
         {
             foreach (SimulatedPciDevice device in devices ?? Array.Empty<SimulatedPciDevice>())
             {
-                device.Attach(this);
+                device.Attach(this, _devices.Count);
                 _devices.Add(device.Address, device);
             }
         }
@@ -115,23 +117,34 @@ namespace VfioPolicy.Runtime.Simulation
                 Fault("open", path);
                 if (path == VfioDirectory + "vfio")
                 {
-                    if (DenyAccess)
+                    ThrowIfDenied(path);
+                    return Add(new Descriptor(DescriptorKind.Container, path));
+                }
+
+                if (path == IommufdPath && OffersIommufd)
+                {
+                    ThrowIfDenied(path);
+                    return Add(new Descriptor(DescriptorKind.Iommufd, path));
+                }
+
+                if (path.StartsWith(CdevDirectory, StringComparison.Ordinal) && OffersIommufd
+                    && _devices.Values.FirstOrDefault(d => d.Driver == "vfio-pci" && CdevName(d) == path.Substring(CdevDirectory.Length)) is { } cdevDevice)
+                {
+                    ThrowIfDenied(path);
+                    if (_descriptors.Values.Any(d => d.Kind == DescriptorKind.Group && d.Group == cdevDevice.IommuGroup))
                     {
-                        throw VfioException.FromErrno("open " + path, VfioConstants.EACCES);
+                        // vfio: a device whose group is open through the group/container API cannot also open as a cdev.
+                        throw VfioException.FromErrno("open " + path, VfioConstants.EBUSY);
                     }
 
-                    return Add(new Descriptor(DescriptorKind.Container, path));
+                    return Add(new Descriptor(DescriptorKind.Device, "VFIO device " + cdevDevice.Address + " (" + path + ")") { Device = cdevDevice, ViaCdev = true });
                 }
 
                 if (path.StartsWith(VfioDirectory, StringComparison.Ordinal) && int.TryParse(path.Substring(VfioDirectory.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int group)
                     && _devices.Values.Any(d => d.IommuGroup == group && d.Driver == "vfio-pci"))
                 {
-                    if (DenyAccess)
-                    {
-                        throw VfioException.FromErrno("open " + path, VfioConstants.EACCES);
-                    }
-
-                    if (_descriptors.Values.Any(d => d.Kind == DescriptorKind.Group && d.Group == group))
+                    ThrowIfDenied(path);
+                    if (_descriptors.Values.Any(d => (d.Kind == DescriptorKind.Group && d.Group == group) || (d.Kind == DescriptorKind.Device && d.ViaCdev && d.Device!.IommuGroup == group)))
                     {
                         throw VfioException.FromErrno("open " + path, VfioConstants.EBUSY);
                     }
@@ -148,16 +161,45 @@ namespace VfioPolicy.Runtime.Simulation
         {
             lock (_gate)
             {
-                if (_descriptors.TryGetValue(fd, out Descriptor? descriptor) && descriptor.Kind == DescriptorKind.Device && descriptor.Device is { } device)
+                if (!_descriptors.TryGetValue(fd, out Descriptor? descriptor))
                 {
-                    // Closing the device fd releases its interrupts, as vfio-pci's release does.
-                    device.EnabledIrqIndex = null;
-                    device.VectorEventFds = Array.Empty<int>();
-                    device.ErrEventFd = -1;
-                    device.ReqEventFd = -1;
+                    return;
                 }
 
                 _descriptors.Remove(fd);
+                switch (descriptor.Kind)
+                {
+                    case DescriptorKind.Device when descriptor.Device is { } device:
+                        // Closing the device fd releases its interrupts, as vfio-pci's release does.
+                        device.EnabledIrqIndex = null;
+                        device.VectorEventFds = Array.Empty<int>();
+                        device.IntxUnmaskFd = -1;
+                        device.ErrEventFd = -1;
+                        device.ReqEventFd = -1;
+                        break;
+                    case DescriptorKind.Group:
+                        LeaveContainer(descriptor);
+                        break;
+                    case DescriptorKind.Container:
+                        foreach (Descriptor group in _descriptors.Values.Where(d => d.Kind == DescriptorKind.Group && d.Container == fd).ToArray())
+                        {
+                            LeaveContainer(group);
+                        }
+
+                        ReleaseMappings(descriptor.Mappings);
+                        break;
+                    case DescriptorKind.Iommufd:
+                        foreach (List<SimulatedDmaMapping> ioas in descriptor.AddressSpaces.Values)
+                        {
+                            ReleaseMappings(ioas);
+                        }
+
+                        descriptor.AddressSpaces.Clear();
+                        break;
+                    case DescriptorKind.Memory:
+                        descriptor.Memory?.CloseFd();
+                        break;
+                }
             }
         }
 
@@ -166,6 +208,11 @@ namespace VfioPolicy.Runtime.Simulation
         {
             lock (_gate)
             {
+                if (OffersIommufd && (path == IommufdPath || (path.StartsWith(CdevDirectory, StringComparison.Ordinal) && _devices.Values.Any(d => d.Driver == "vfio-pci" && CdevName(d) == path.Substring(CdevDirectory.Length)))))
+                {
+                    return true;
+                }
+
                 return path.StartsWith(SysfsDevices, StringComparison.Ordinal) && _devices.ContainsKey(path.Substring(SysfsDevices.Length));
             }
         }
@@ -220,6 +267,13 @@ namespace VfioPolicy.Runtime.Simulation
         {
             lock (_gate)
             {
+                // /sys/bus/pci/devices/ADDRESS/vfio-dev: the device's cdev, where the kernel has them.
+                if (path.StartsWith(SysfsDevices, StringComparison.Ordinal) && path.EndsWith("/vfio-dev", StringComparison.Ordinal))
+                {
+                    string address = path.Substring(SysfsDevices.Length, path.Length - SysfsDevices.Length - "/vfio-dev".Length);
+                    return OffersIommufd && _devices.TryGetValue(address, out SimulatedPciDevice? device) && device.Driver == "vfio-pci" ? new[] { CdevName(device) } : Array.Empty<string>();
+                }
+
                 if (!path.StartsWith(IommuGroups, StringComparison.Ordinal) || !path.EndsWith("/devices", StringComparison.Ordinal)
                     || !int.TryParse(path.Substring(IommuGroups.Length, path.Length - IommuGroups.Length - "/devices".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int group))
                 {
@@ -259,6 +313,11 @@ namespace VfioPolicy.Runtime.Simulation
             {
                 Descriptor container = Get(containerFd, DescriptorKind.Container, "VFIO_SET_IOMMU");
                 bool hasGroup = _descriptors.Values.Any(d => d.Kind == DescriptorKind.Group && d.Container == containerFd);
+                if (container.IommuSet)
+                {
+                    throw VfioException.FromErrno("VFIO_SET_IOMMU on " + container.Path, VfioConstants.EBUSY);
+                }
+
                 if (!hasGroup || !OffersType1 || (iommuType != VfioConstants.Type1Iommu && iommuType != VfioConstants.Type1v2Iommu))
                 {
                     throw VfioException.FromErrno("VFIO_SET_IOMMU on " + container.Path, VfioConstants.EINVAL);
@@ -327,7 +386,8 @@ namespace VfioPolicy.Runtime.Simulation
             lock (_gate)
             {
                 SimulatedPciDevice device = DeviceOf(deviceFd, "VFIO_DEVICE_GET_INFO");
-                return new VfioDeviceInfo(VfioDeviceFlags.Pci | (device.CanReset ? VfioDeviceFlags.Reset : VfioDeviceFlags.None), 9, 5);
+                int regions = Math.Max(VfioConstants.VgaRegionIndex + 1, device.ExtraRegions.Count == 0 ? 0 : device.ExtraRegions.Keys.Max() + 1);
+                return new VfioDeviceInfo(VfioDeviceFlags.Pci | (device.CanReset ? VfioDeviceFlags.Reset : VfioDeviceFlags.None), regions, 5);
             }
         }
 
@@ -341,6 +401,12 @@ namespace VfioPolicy.Runtime.Simulation
                 if (index == VfioConstants.ConfigRegionIndex)
                 {
                     return new VfioRegionInfo(index, VfioRegionFlags.Read | VfioRegionFlags.Write, device.Config.Length, offset, null, false);
+                }
+
+                if (device.ExtraRegions.TryGetValue(index, out SimulatedRegion? extra))
+                {
+                    VfioRegionFlags extraFlags = (extra.Readable ? VfioRegionFlags.Read : VfioRegionFlags.None) | (extra.Writable ? VfioRegionFlags.Write : VfioRegionFlags.None) | (extra.Type is null ? VfioRegionFlags.None : VfioRegionFlags.Caps);
+                    return new VfioRegionInfo(index, extraFlags, extra.Size, offset, null, false) { Type = extra.Type };
                 }
 
                 if (index < 0 || index > VfioConstants.RomRegionIndex)
@@ -387,6 +453,12 @@ namespace VfioPolicy.Runtime.Simulation
         }
 
         /// <inheritdoc />
+        /// <remarks>
+        /// vfio-pci's contract (<c>vfio_pci_set_irqs_ioctl</c>): one index enabled at a time; INTx masks and unmasks
+        /// (DATA_NONE, DATA_BOOL, or an eventfd that unmasks when signalled: the resample fd); MSI and MSI-X are not
+        /// maskable (ENOTTY) and an enabled block cannot grow; a trigger with DATA_NONE or DATA_BOOL and count &gt; 0 is
+        /// the loopback test; DATA_NONE with count 0 disables the index.
+        /// </remarks>
         public void SetIrqs(int deviceFd, VfioIrqSet request)
         {
             if (request is null)
@@ -399,98 +471,159 @@ namespace VfioPolicy.Runtime.Simulation
                 SimulatedPciDevice device = DeviceOf(deviceFd, "VFIO_DEVICE_SET_IRQS");
                 string operation = "VFIO_DEVICE_SET_IRQS (index " + request.Index.ToString(CultureInfo.InvariantCulture) + ") on VFIO device " + device.Address;
                 device.IrqRequests.Add(request);
-                int count = request.Index switch
-                {
-                    VfioConstants.IntxIrqIndex => device.IntxCount,
-                    VfioConstants.MsiIrqIndex => device.MsiCount,
-                    VfioConstants.MsixIrqIndex => device.MsixCount,
-                    VfioConstants.ErrIrqIndex => device.HasErrorNotification ? 1 : 0,
-                    VfioConstants.ReqIrqIndex => 1,
-                    _ => 0,
-                };
-                if (count == 0 || request.Start < 0 || request.Count < 0 || request.Start + request.Count > count)
+                int count = IrqCount(device, request.Index);
+                bool disable = request.Action == VfioIrqAction.Trigger && request.DataType == VfioIrqDataType.None && request.Count == 0;
+                if (request.Malformation() is not null || count == 0 || (!disable && (request.Count == 0 || request.Start + request.Count > count)))
                 {
                     throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
                 }
 
                 if (request.Index >= VfioConstants.ErrIrqIndex)
                 {
-                    int fd = request.EventFds is { Count: > 0 } fds ? fds[0] : -1;
-                    if (request.Index == VfioConstants.ErrIrqIndex)
-                    {
-                        device.ErrEventFd = fd;
-                    }
-                    else
-                    {
-                        device.ReqEventFd = fd;
-                    }
-
-                    return;
+                    SetNotification(device, request, disable, operation);
                 }
-
-                if (request.Action != VfioIrqAction.Trigger)
+                else if (request.Action != VfioIrqAction.Trigger)
                 {
-                    // The kernel masks and unmasks INTx only; MSI and MSI-X are not maskable through VFIO.
-                    if (request.Index != VfioConstants.IntxIrqIndex || device.EnabledIrqIndex != VfioConstants.IntxIrqIndex)
+                    SetIntxMask(device, request, operation);
+                }
+                else if (disable)
+                {
+                    // Disabling an index that is not the enabled one is refused, as vfio-pci does.
+                    if (device.EnabledIrqIndex != request.Index)
                     {
                         throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
                     }
 
-                    device.IntxMasked = request.Action == VfioIrqAction.Mask;
-                    if (!device.IntxMasked && device.IntxAsserted)
-                    {
-                        Deliver(device, 0); // a level interrupt still asserted fires again at once
-                    }
-
-                    return;
-                }
-
-                if (request.EventFds is null)
-                {
-                    if (request.Count != 0)
-                    {
-                        throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
-                    }
-
-                    if (device.EnabledIrqIndex == request.Index)
-                    {
-                        device.EnabledIrqIndex = null;
-                        device.VectorEventFds = Array.Empty<int>();
-                        device.IntxMasked = false;
-                    }
-
-                    return;
-                }
-
-                foreach (int fd in request.EventFds)
-                {
-                    if (fd != -1 && (!_descriptors.TryGetValue(fd, out Descriptor? descriptor) || descriptor.Kind != DescriptorKind.EventFd))
-                    {
-                        throw VfioException.FromErrno(operation, VfioConstants.EBADF);
-                    }
-                }
-
-                if (device.EnabledIrqIndex is null)
-                {
-                    device.EnabledIrqIndex = request.Index;
-                    device.VectorEventFds = Enumerable.Repeat(-1, request.Start + request.Count).ToArray();
+                    device.EnabledIrqIndex = null;
+                    device.VectorEventFds = Array.Empty<int>();
                     device.IntxMasked = false;
+                    device.IntxUnmaskFd = -1;
                 }
-                else if (device.EnabledIrqIndex != request.Index || request.Start + request.Count > device.VectorEventFds.Length)
+                else if (request.DataType != VfioIrqDataType.EventFd)
                 {
-                    // vfio-pci: one index at a time, and an enabled MSI block cannot grow.
+                    // Loopback: signal the vectors as if the device had (only where set up, and for DATA_BOOL only the flagged ones).
+                    if (device.EnabledIrqIndex != request.Index)
+                    {
+                        throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                    }
+
+                    for (int i = 0; i < request.Count; i++)
+                    {
+                        if (request.Bools is null || request.Bools[i])
+                        {
+                            Deliver(device, request.Start + i);
+                        }
+                    }
+                }
+                else
+                {
+                    AttachTriggers(device, request, operation);
+                }
+            }
+        }
+
+        private static int IrqCount(SimulatedPciDevice device, int index) => index switch
+        {
+            VfioConstants.IntxIrqIndex => device.IntxCount,
+            VfioConstants.MsiIrqIndex => device.MsiCount,
+            VfioConstants.MsixIrqIndex => device.MsixCount,
+            VfioConstants.ErrIrqIndex => device.HasErrorNotification ? 1 : 0,
+            VfioConstants.ReqIrqIndex => 1,
+            _ => 0,
+        };
+
+        private void SetNotification(SimulatedPciDevice device, VfioIrqSet request, bool disable, string operation)
+        {
+            if (request.Action != VfioIrqAction.Trigger || (!disable && request.DataType != VfioIrqDataType.EventFd))
+            {
+                throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+            }
+
+            int fd = disable ? -1 : request.EventFds![0];
+            CheckEventFd(fd, operation);
+            if (request.Index == VfioConstants.ErrIrqIndex)
+            {
+                device.ErrEventFd = fd;
+            }
+            else
+            {
+                device.ReqEventFd = fd;
+            }
+        }
+
+        private void SetIntxMask(SimulatedPciDevice device, VfioIrqSet request, string operation)
+        {
+            // The kernel masks and unmasks INTx only; MSI and MSI-X are not maskable through VFIO.
+            if (request.Index != VfioConstants.IntxIrqIndex)
+            {
+                throw VfioException.FromErrno(operation, VfioConstants.ENOTTY);
+            }
+
+            if (device.EnabledIrqIndex != VfioConstants.IntxIrqIndex || request.Start != 0 || request.Count != 1)
+            {
+                throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+            }
+
+            if (request.DataType == VfioIrqDataType.EventFd)
+            {
+                if (request.Action != VfioIrqAction.Unmask)
+                {
                     throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
                 }
 
-                for (int i = 0; i < request.Count; i++)
-                {
-                    device.VectorEventFds[request.Start + i] = request.EventFds[i];
-                }
+                int fd = request.EventFds![0];
+                CheckEventFd(fd, operation);
+                device.IntxUnmaskFd = fd; // signalling it unmasks the line (KVM's resampler does this for a VMM)
+                return;
+            }
 
-                if (request.Index == VfioConstants.IntxIrqIndex && device.IntxAsserted)
-                {
-                    Deliver(device, 0);
-                }
+            if (request.Bools is { } flags && !flags[0])
+            {
+                return;
+            }
+
+            device.IntxMasked = request.Action == VfioIrqAction.Mask;
+            if (!device.IntxMasked && device.IntxAsserted)
+            {
+                Deliver(device, 0); // a level interrupt still asserted fires again at once
+            }
+        }
+
+        private void AttachTriggers(SimulatedPciDevice device, VfioIrqSet request, string operation)
+        {
+            foreach (int fd in request.EventFds!)
+            {
+                CheckEventFd(fd, operation);
+            }
+
+            if (device.EnabledIrqIndex is null)
+            {
+                device.EnabledIrqIndex = request.Index;
+                device.VectorEventFds = Enumerable.Repeat(-1, request.Start + request.Count).ToArray();
+                device.IntxMasked = false;
+            }
+            else if (device.EnabledIrqIndex != request.Index || request.Start + request.Count > device.VectorEventFds.Length)
+            {
+                // vfio-pci: one index at a time, and an enabled MSI block cannot grow.
+                throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+            }
+
+            for (int i = 0; i < request.Count; i++)
+            {
+                device.VectorEventFds[request.Start + i] = request.EventFds![i];
+            }
+
+            if (request.Index == VfioConstants.IntxIrqIndex && device.IntxAsserted)
+            {
+                Deliver(device, 0);
+            }
+        }
+
+        private void CheckEventFd(int fd, string operation)
+        {
+            if (fd != -1 && (!_descriptors.TryGetValue(fd, out Descriptor? descriptor) || descriptor.Kind != DescriptorKind.EventFd))
+            {
+                throw VfioException.FromErrno(operation, VfioConstants.EBADF);
             }
         }
 
@@ -523,6 +656,11 @@ namespace VfioPolicy.Runtime.Simulation
                     return count;
                 }
 
+                if (device.ExtraRegions.TryGetValue(index, out SimulatedRegion? region))
+                {
+                    return region.Transfer(within, buffer, default, write: false, "pread on VFIO device " + device.Address);
+                }
+
                 SimulatedBar bar = device.Bars[index]!;
                 bar.TrappedAccesses++;
                 ReadBar(device, bar, within, buffer);
@@ -551,6 +689,11 @@ namespace VfioPolicy.Runtime.Simulation
                 if (index == VfioConstants.RomRegionIndex)
                 {
                     throw VfioException.FromErrno("pwrite on VFIO device " + device.Address, VfioConstants.EINVAL);
+                }
+
+                if (device.ExtraRegions.TryGetValue(index, out SimulatedRegion? region))
+                {
+                    return region.Transfer(within, default, buffer, write: true, "pwrite on VFIO device " + device.Address);
                 }
 
                 SimulatedBar bar = device.Bars[index]!;
@@ -610,6 +753,19 @@ namespace VfioPolicy.Runtime.Simulation
             lock (_gate)
             {
                 Get(fd, DescriptorKind.EventFd, "write").Counter += value;
+                foreach (SimulatedPciDevice device in _devices.Values)
+                {
+                    if (device.IntxUnmaskFd == fd && device.EnabledIrqIndex == VfioConstants.IntxIrqIndex && value > 0)
+                    {
+                        // The resample eventfd: the kernel unmasks INTx, and a line still asserted fires again.
+                        device.IntxMasked = false;
+                        if (device.IntxAsserted)
+                        {
+                            Deliver(device, 0);
+                        }
+                    }
+                }
+
                 Monitor.PulseAll(_gate);
             }
         }
@@ -754,7 +910,8 @@ namespace VfioPolicy.Runtime.Simulation
             int index = (int)(offset >> 40);
             long within = offset & ((1L << 40) - 1);
             long size = index == VfioConstants.ConfigRegionIndex ? device.Config.Length
-                : index >= 0 && index <= VfioConstants.RomRegionIndex && device.Bars[index] is { } bar ? bar.Size : 0;
+                : index >= 0 && index <= VfioConstants.RomRegionIndex && device.Bars[index] is { } bar ? bar.Size
+                : device.ExtraRegions.TryGetValue(index, out SimulatedRegion? region) ? region.Size : 0;
             if (length <= 0 || within + length > size)
             {
                 throw VfioException.FromErrno(operation + " on VFIO device " + device.Address, VfioConstants.EINVAL);
@@ -763,7 +920,27 @@ namespace VfioPolicy.Runtime.Simulation
             return (index, within);
         }
 
-        private SimulatedPciDevice DeviceOf(int fd, string operation) => Get(fd, DescriptorKind.Device, operation).Device!;
+        private SimulatedPciDevice DeviceOf(int fd, string operation) => DeviceOf(fd, operation, out _);
+
+        private SimulatedPciDevice DeviceOf(int fd, string operation, out Descriptor descriptor)
+        {
+            descriptor = Get(fd, DescriptorKind.Device, operation);
+            if (descriptor.ViaCdev && descriptor.BoundIommufd < 0)
+            {
+                // A cdev gives no access until VFIO_DEVICE_BIND_IOMMUFD has bound it.
+                throw VfioException.FromErrno(operation + " on " + descriptor.Path, VfioConstants.EINVAL);
+            }
+
+            return descriptor.Device!;
+        }
+
+        private void ThrowIfDenied(string path)
+        {
+            if (DenyAccess)
+            {
+                throw VfioException.FromErrno("open " + path, VfioConstants.EACCES);
+            }
+        }
 
         private Descriptor Get(int fd, DescriptorKind kind, string operation)
         {
@@ -809,6 +986,8 @@ namespace VfioPolicy.Runtime.Simulation
             Group,
             Device,
             EventFd,
+            Iommufd,
+            Memory,
         }
 
         private sealed class Descriptor
@@ -832,6 +1011,30 @@ namespace VfioPolicy.Runtime.Simulation
             public SimulatedPciDevice? Device { get; set; }
 
             public ulong Counter { get; set; }
+
+            /// <summary>Container: the type1 mappings. Empty until the IOMMU is set.</summary>
+            public List<SimulatedDmaMapping> Mappings { get; } = new List<SimulatedDmaMapping>();
+
+            /// <summary>iommufd: the IOASes by ID, each with its mappings.</summary>
+            public Dictionary<uint, List<SimulatedDmaMapping>> AddressSpaces { get; } = new Dictionary<uint, List<SimulatedDmaMapping>>();
+
+            /// <summary>iommufd: the last object or device ID handed out.</summary>
+            public uint LastId { get; set; }
+
+            /// <summary>Device: opened through its cdev (/dev/vfio/devices/vfioN) rather than a group.</summary>
+            public bool ViaCdev { get; set; }
+
+            /// <summary>Device (cdev): the iommufd it is bound to, or -1.</summary>
+            public int BoundIommufd { get; set; } = -1;
+
+            /// <summary>Device (cdev): its ID within that iommufd.</summary>
+            public uint DeviceId { get; set; }
+
+            /// <summary>Device (cdev): the IOAS it is attached to, or null.</summary>
+            public uint? AttachedIoas { get; set; }
+
+            /// <summary>Memory: the allocation behind a memfd.</summary>
+            public SimulatedHostMemory? Memory { get; set; }
         }
 
         private sealed class SimulatedMapping : IMappedRange
