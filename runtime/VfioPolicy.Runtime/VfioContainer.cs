@@ -142,8 +142,17 @@ namespace VfioPolicy.Runtime
                 throw new ArgumentNullException(nameof(policy));
             }
 
-            return Open(device, new VfioDevice.PolicyOpener(policy.Model, policy.Name, policy.Open), options ?? new VfioDeviceOptions(), ownsContainer: false);
+            return Open(device, VfioDevice.PolicyOpener.Compiled(policy), options ?? new VfioDeviceOptions(), ownsContainer: false);
         }
+
+        /// <summary>
+        /// Opens <paramref name="device"/> with the compiled policy that selects it most specifically among those the
+        /// process registered (<see cref="PolicyRegistry"/>: every policy the VfioPolicy.Generator package compiled into
+        /// the program registers itself).
+        /// </summary>
+        /// <exception cref="VfioException">The device cannot be opened, or no registered policy (or more than one, equally specific) selects it (<see cref="VfioErrorKind.PolicyMismatch"/>).</exception>
+        public VfioDevice OpenDevice(string device, VfioDeviceOptions? options = null) =>
+            Open(device, VfioDevice.PolicyOpener.FromRegistry, options ?? new VfioDeviceOptions(), ownsContainer: false);
 
         /// <summary>Opens <paramref name="device"/> in this address space with a policy loaded at run time, executed by the reference interpreter.</summary>
         /// <exception cref="VfioException">The device cannot be opened; <see cref="VfioException.Kind"/> says why. Nothing stays open.</exception>
@@ -451,9 +460,13 @@ namespace VfioPolicy.Runtime
         private string? DecideOpenPath(string address, string sysfsPath)
         {
             bool iommufd = Kernel.Exists(Options.IommufdDevice);
+
+            // sysfs lists the device under vfio-dev/ since Linux 6.1, but the node /dev/vfio/devices/vfioN exists only
+            // with CONFIG_VFIO_DEVICE_CDEV (6.6+).
             string? cdev = VfioSysfs.CdevName(sysfsPath, Kernel);
+            string? node = cdev is null ? null : Options.VfioDirectory + "/devices/" + cdev;
             string missing = !iommufd ? Options.IommufdDevice + " does not exist: the kernel was built without CONFIG_IOMMUFD (or the iommufd module is not loaded)"
-                : cdev is null ? address + " has no VFIO device cdev (" + sysfsPath + "/vfio-dev is empty): the kernel was built without CONFIG_VFIO_DEVICE_CDEV"
+                : node is null || !Kernel.Exists(node) ? address + " has no VFIO device cdev" + (node is null ? string.Empty : " (" + node + " does not exist)") + ": the kernel was built without CONFIG_VFIO_DEVICE_CDEV"
                 : string.Empty;
             if (OpenPath == VfioOpenPath.Auto)
             {
@@ -479,7 +492,7 @@ namespace VfioPolicy.Runtime
                     OpenPathReason = "iommufd is not available (" + missing + "); the group/container path is used";
                 }
             }
-            else if (OpenPath == VfioOpenPath.Iommufd && cdev is null)
+            else if (OpenPath == VfioOpenPath.Iommufd && missing.Length > 0)
             {
                 throw new VfioException(VfioErrorKind.UnsupportedKernel, "opening " + address + " through iommufd", VfioConstants.ENOENT, missing + "; this container opens its devices through iommufd");
             }

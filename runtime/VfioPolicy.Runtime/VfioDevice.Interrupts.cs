@@ -393,9 +393,10 @@ namespace VfioPolicy.Runtime
             {
                 _kernel.SetIrqs(_deviceFd, request);
             }
-            catch (VfioException error) when (error.Kind == VfioErrorKind.Kernel && !error.Operation.Contains(Address, StringComparison.Ordinal))
+            catch (VfioException error) when (error.Kind == VfioErrorKind.Kernel)
             {
-                throw new VfioException(VfioErrorKind.Kernel, "VFIO_DEVICE_SET_IRQS (" + IndexName(request.Index) + ", " + request.Action.ToString() + ") on " + Address, error.Errno, error.Detail);
+                // Name the index and action as a user knows them; the kernel's own words stay in the detail.
+                throw new VfioException(VfioErrorKind.Kernel, "VFIO_DEVICE_SET_IRQS (" + IndexName(request.Index) + ", " + request.Action.ToString() + ") on " + Address, error.Errno, error.Detail.Length > 0 ? error.Detail : error.Operation);
             }
         }
 

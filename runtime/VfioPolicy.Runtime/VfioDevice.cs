@@ -195,7 +195,7 @@ namespace VfioPolicy.Runtime
                 throw new ArgumentNullException(nameof(policy));
             }
 
-            return OpenAlone(device, new PolicyOpener(policy.Model, policy.Name, policy.Open), kernel, options);
+            return OpenAlone(device, PolicyOpener.Compiled(policy), kernel, options);
         }
 
         /// <summary>Opens <paramref name="device"/> with a policy loaded at run time, executed by the reference interpreter, in an address space of its own.</summary>
@@ -410,7 +410,7 @@ namespace VfioPolicy.Runtime
             try
             {
                 device = new VfioDevice(container, deviceFd, address, sysfsPath, group, options, ownsContainer);
-                device.Initialise(policy.Model, policy.Name, policy.Open, options);
+                device.Initialise(policy, options);
                 return device;
             }
             catch
@@ -491,17 +491,17 @@ namespace VfioPolicy.Runtime
             }
         }
 
-        private void Initialise(
-            PolicyModel model,
-            string policyName,
-            Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IBehaviorHost?, IConfigSpaceFirewall> openFirewall,
-            VfioDeviceOptions options)
+        private void Initialise(PolicyOpener policy, VfioDeviceOptions options)
         {
             byte[] config = new byte[ConfigSize];
             VfioRegionInfo configRegion = _regions[VfioConstants.ConfigRegionIndex]!;
             KernelTransfer.ReadFully(_kernel, _deviceFd, config, configRegion.Offset, "pread of config space of " + Address);
 
             Identity = DeviceIdentityReader.Read(config);
+            PolicyOpener resolved = policy.Resolve(Identity, Address);
+            PolicyModel model = resolved.Model;
+            string policyName = resolved.Name;
+            Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IBehaviorHost?, IConfigSpaceFirewall> openFirewall = resolved.Open;
             if (!PolicyMatcher.Matches(model, Identity))
             {
                 throw new VfioException(
@@ -708,11 +708,39 @@ namespace VfioPolicy.Runtime
             BehaviorFailed?.Invoke(this, error);
         }
 
-        /// <summary>A policy and how to open its firewall on a bound device (the generated handler, or the interpreter).</summary>
+        /// <summary>
+        /// A policy and how to open its firewall on a bound device (the generated handler, or the interpreter); or, for
+        /// <see cref="FromRegistry"/>, the instruction to take the compiled policy that selects the device most specifically.
+        /// </summary>
         internal sealed record PolicyOpener(PolicyModel Model, string Name, Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IBehaviorHost?, IConfigSpaceFirewall> Open)
         {
+            /// <summary>Chooses, once the device's identity is known, among the compiled policies the process registered.</summary>
+            public static PolicyOpener FromRegistry { get; } = new PolicyOpener(null!, "(from the policy registry)", null!) { FindInRegistry = true };
+
+            private bool FindInRegistry { get; init; }
+
+            public static PolicyOpener Compiled(ICompiledPolicy policy) => new PolicyOpener(policy.Model, policy.Name, policy.Open);
+
             public static PolicyOpener Interpreted(PolicyModel model) =>
                 new PolicyOpener(model, model.Name, (bound, hardware, audit, behaviors) => new PolicyInterpreter(bound, hardware, audit, behaviors));
+
+            /// <summary>The policy for <paramref name="identity"/>: this one, or the registry's choice.</summary>
+            public PolicyOpener Resolve(DeviceIdentity identity, string address)
+            {
+                if (!FindInRegistry)
+                {
+                    return this;
+                }
+
+                try
+                {
+                    return Compiled(PolicyRegistry.Find(identity));
+                }
+                catch (PolicyLookupException error)
+                {
+                    throw new VfioException(VfioErrorKind.PolicyMismatch, "finding the compiled policy for " + address, 0, error.Message);
+                }
+            }
         }
 
         /// <summary>Routes the firewall's behavior callbacks to the device.</summary>

@@ -33,6 +33,8 @@ namespace VfioPolicy.Cli.Tests
             string text = AttachCommand.Render(device);
 
             Assert.Contains("device 0000:01:00.0 (IOMMU group 5), 1234:11e8 class 00ff00, policy \"strict\"", text);
+            Assert.Contains("opened through the group/container API: iommufd is not available (/dev/iommu does not exist: the kernel was built without CONFIG_IOMMUFD", text);
+            Assert.Contains("IOMMU: page sizes 0x40201000, IOVA ranges [0x0, 0xfedfffff] [0xfef00000, 0x7fffffffff], 65535 DMA mappings available", text);
             Assert.Contains("BAR0   size 0x100000 mem32", text);
             Assert.Contains("0x0-0xfffff mapped", text);
             Assert.Contains("MSI    1 vector(s)", text);

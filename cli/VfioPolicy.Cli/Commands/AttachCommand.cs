@@ -56,14 +56,20 @@ namespace VfioPolicy.Cli.Commands
 
             var text = new StringBuilder();
             text.AppendLine(Format("device {0} (IOMMU group {1}), {2:x4}:{3:x4} class {4:x6}, policy \"{5}\"", device.Address, device.IommuGroup, device.Identity.Vendor, device.Identity.Device, device.Identity.ClassCode, device.Firewall.PolicyName));
-            text.AppendLine(Format("config space {0} bytes; reset {1}", device.ConfigSize, device.CanReset ? "supported" : "not supported"));
+            text.AppendLine(Format("opened through {0}: {1}", device.OpenPath == VfioOpenPath.Iommufd ? "iommufd and the device cdev" : "the group/container API", device.Container.OpenPathReason));
+            if (device.Container.IommuInfo is { } iommu)
+            {
+                text.AppendLine(Format("IOMMU: page sizes 0x{0:x}, IOVA ranges {1}{2}", iommu.PageSizes, iommu.IovaRanges.Count == 0 ? "(not reported)" : string.Join(" ", iommu.IovaRanges), iommu.DmaMappingLimit is int limit ? Format(", {0} DMA mappings available", limit) : string.Empty));
+            }
+
+            text.AppendLine(Format("config space {0} bytes; reset {1}", device.ConfigSize, device.CanReset ? "supported" : "only by a bus reset, if every function it reaches is ours"));
             text.AppendLine("regions:");
             foreach (VfioRegionInfo region in device.Regions)
             {
                 VfioBar? bar = device.Bars.FirstOrDefault(b => b.Index == region.Index);
-                string name = region.Index == VfioConstants.ConfigRegionIndex ? "config" : region.Index == VfioConstants.RomRegionIndex ? "ROM" : "BAR" + region.Index.ToString(CultureInfo.InvariantCulture);
+                string name = region.Name;
                 string kind = bar is null ? string.Empty : bar.IsRom ? " rom" : bar.IsIo ? " io" : (bar.Is64Bit ? " mem64" : " mem32") + (bar.IsPrefetchable ? " prefetchable" : string.Empty);
-                text.AppendLine(Format("  {0,-6} size 0x{1:x}{2}  flags {3}", name, region.Size, kind, region.Flags));
+                text.AppendLine(Format("  {0,-6} size 0x{1:x}{2}  flags {3}{4}", name, region.Size, kind, region.Flags, region.MsixMappable ? ", MSI-X mappable" : string.Empty));
                 if (bar is not null)
                 {
                     foreach (BarRange range in bar.Layout)
