@@ -13,9 +13,12 @@ namespace VfioPolicy.GuestTests
     /// <param name="Device">The device ID the kernel read.</param>
     /// <param name="Driver">The bound driver's name; null when unbound.</param>
     /// <param name="IommuGroup">The IOMMU group number; null when the function has none.</param>
-    /// <param name="BehindRootPort">True when the function's parent is a PCI bridge (here: a PCIe root port), false on the root bus.</param>
-    internal sealed record PciFunction(string Address, string SysfsPath, int Vendor, int Device, string? Driver, int? IommuGroup, bool BehindRootPort)
+    /// <param name="BridgeDepth">How many PCI bridges lie between the function and the root bus: 0 on the root bus, 1 behind a root port, 2 behind the PCIe-to-PCI bridge.</param>
+    internal sealed record PciFunction(string Address, string SysfsPath, int Vendor, int Device, string? Driver, int? IommuGroup, int BridgeDepth)
     {
+        /// <summary>True when the function sits directly behind a PCIe root port.</summary>
+        public bool BehindRootPort => BridgeDepth == 1;
+
         public string ConfigPath => Path.Combine(SysfsPath, "config");
 
         public byte[] ReadConfig() => File.ReadAllBytes(ConfigPath);
@@ -39,8 +42,9 @@ namespace VfioPolicy.GuestTests
     }
 
     /// <summary>
-    /// The devices tests/vfio-qemu/run.sh puts in the guest: edu, e1000e and nvme each behind a PCIe root port, and a
-    /// second edu on the root bus (no reset method). Found by ID and topology, since bus numbers and IOMMU groups
+    /// The devices tests/vfio-qemu/run.sh puts in the guest: edu, e1000e and nvme each behind a PCIe root port, a
+    /// second edu on the root bus (no reset method, an option ROM), and two more edus behind a PCIe-to-PCI bridge (one
+    /// IOMMU group, reset only together by a bus reset). Found by ID and topology, since bus numbers and IOMMU groups
     /// move whenever QEMU's command line changes.
     /// </summary>
     internal sealed class GuestMachine
@@ -61,13 +65,28 @@ namespace VfioPolicy.GuestTests
 
         public IReadOnlyList<PciFunction> Functions { get; }
 
-        public PciFunction Edu => Single(EduVendor, EduDevice, behindRootPort: true, "edu behind a root port");
+        public PciFunction Edu => Single(EduVendor, EduDevice, bridges: 1, "edu behind a root port");
 
-        public PciFunction EduOnRootBus => Single(EduVendor, EduDevice, behindRootPort: false, "edu on the root bus");
+        public PciFunction EduOnRootBus => Single(EduVendor, EduDevice, bridges: 0, "edu on the root bus");
 
-        public PciFunction E1000e => Single(E1000eVendor, E1000eDevice, behindRootPort: true, "e1000e behind a root port");
+        public PciFunction E1000e => Single(E1000eVendor, E1000eDevice, bridges: 1, "e1000e behind a root port");
 
-        public PciFunction Nvme => Single(NvmeVendor, NvmeDevice, behindRootPort: true, "nvme behind a root port");
+        public PciFunction Nvme => Single(NvmeVendor, NvmeDevice, bridges: 1, "nvme behind a root port");
+
+        /// <summary>The two edus behind the PCIe-to-PCI bridge, in address order.</summary>
+        public IReadOnlyList<PciFunction> BridgedEdus
+        {
+            get
+            {
+                PciFunction[] found = Functions.Where(f => f.Vendor == EduVendor && f.Device == EduDevice && f.BridgeDepth == 2).ToArray();
+                if (found.Length != 2)
+                {
+                    throw new GuestTestFailure(string.Format(CultureInfo.InvariantCulture, "expected two edus behind the PCIe-to-PCI bridge, found {0}: is this the guest tests/vfio-qemu/run.sh boots?", found.Length));
+                }
+
+                return found;
+            }
+        }
 
         /// <summary>The four functions under test, with the device policy each must select.</summary>
         public IEnumerable<(PciFunction Function, string DevicePolicy)> DevicesUnderTest()
@@ -91,11 +110,15 @@ namespace VfioPolicy.GuestTests
                 string address = Path.GetFileName(path);
                 string? driver = LinkName(Path.Combine(path, "driver"));
                 string? group = LinkName(Path.Combine(path, "iommu_group"));
-                // The device's real sysfs folder is /sys/devices/pci0000:00[/bridge...]/ADDRESS; a parent that is
-                // itself a PCI address means the function sits behind a bridge.
+                // The device's real sysfs folder is /sys/devices/pci0000:00[/bridge...]/ADDRESS; every folder above it
+                // that is itself a PCI address is a bridge the function sits behind.
                 string real = new DirectoryInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
-                string parent = Path.GetFileName(Path.GetDirectoryName(real) ?? string.Empty);
-                bool behindBridge = parent.Length == 12 && parent[4] == ':' && parent[7] == ':' && parent[10] == '.';
+                int depth = 0;
+                for (string? parent = Path.GetDirectoryName(real); parent is not null && IsPciAddress(Path.GetFileName(parent)); parent = Path.GetDirectoryName(parent))
+                {
+                    depth++;
+                }
+
                 functions.Add(new PciFunction(
                     address,
                     path,
@@ -103,15 +126,15 @@ namespace VfioPolicy.GuestTests
                     PciFunction.ParseHex(File.ReadAllText(Path.Combine(path, "device"))),
                     driver,
                     group is null ? null : int.Parse(group, NumberStyles.None, CultureInfo.InvariantCulture),
-                    behindBridge));
+                    depth));
             }
 
             return new GuestMachine(functions);
         }
 
-        private PciFunction Single(int vendor, int device, bool behindRootPort, string what)
+        private PciFunction Single(int vendor, int device, int bridges, string what)
         {
-            PciFunction[] found = Functions.Where(f => f.Vendor == vendor && f.Device == device && f.BehindRootPort == behindRootPort).ToArray();
+            PciFunction[] found = Functions.Where(f => f.Vendor == vendor && f.Device == device && f.BridgeDepth == bridges).ToArray();
             if (found.Length != 1)
             {
                 throw new GuestTestFailure(string.Format(
@@ -125,6 +148,8 @@ namespace VfioPolicy.GuestTests
 
             return found[0];
         }
+
+        private static bool IsPciAddress(string name) => name.Length == 12 && name[4] == ':' && name[7] == ':' && name[10] == '.';
 
         private static string? LinkName(string link)
         {

@@ -27,10 +27,10 @@ namespace VfioPolicy.GuestTests
 
             foreach (PciFunction function in machine.Functions)
             {
-                Console.WriteLine($"device {function.Address} {function.Vendor:x4}:{function.Device:x4} driver={function.Driver ?? "none"} group={function.IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} behind-root-port={function.BehindRootPort}");
+                Console.WriteLine($"device {function.Address} {function.Vendor:x4}:{function.Device:x4} driver={function.Driver ?? "none"} group={function.IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} bridges={function.BridgeDepth}");
             }
 
-            IEnumerable<GuestTest> tests = ConfigSpaceTests.All(machine).Concat(KernelModelTests.All(machine)).Concat(RuntimeTests.All(machine));
+            IEnumerable<GuestTest> tests = ConfigSpaceTests.All(machine).Concat(KernelModelTests.All(machine)).Concat(RuntimeTests.All(machine)).Concat(VmmTests.All(machine));
             return TestRunner.Run(tests);
         }
     }

@@ -23,7 +23,7 @@ namespace VfioPolicy.GuestTests
         private const int Command = 0x04;
         private const uint MemoryAndBusMaster = 0x6;
         private const uint IntxDisable = 0x400;
-        private const int InterruptWaitMilliseconds = 3000;
+        internal const int InterruptWaitMilliseconds = 3000;
 
         // edu's BAR0 registers (QEMU docs/specs/edu.rst).
         private const int EduIdentification = 0x00;
@@ -91,7 +91,7 @@ namespace VfioPolicy.GuestTests
         private static VfioDevice Open(PciFunction function, string policy) =>
             VfioDevice.Open(function.Address, ConfigSpaceTests.CompiledPolicy(policy), Kernel);
 
-        private static void EnableMemoryAndBusMaster(VfioDevice device) =>
+        internal static void EnableMemoryAndBusMaster(VfioDevice device) =>
             device.WriteConfig(Command, 2, device.ReadConfig(Command, 2) | MemoryAndBusMaster);
 
         private static void ConfigReadsMatchPolicy(PciFunction function, string policy)
@@ -554,13 +554,13 @@ namespace VfioPolicy.GuestTests
             }
         }
 
-        private static int Capability(VfioDevice device, int id, string name)
+        internal static int Capability(VfioDevice device, int id, string name)
         {
             BoundCapability? capability = device.Binding.Capabilities.FirstOrDefault(c => !c.Info.Extended && c.Info.Id == id && !c.Hidden);
             return capability?.Info.Offset ?? throw new GuestTestFailure("the consumer sees no " + name + " capability");
         }
 
-        private static void WaitUntil(Func<bool> condition, string what)
+        internal static void WaitUntil(Func<bool> condition, string what)
         {
             var clock = Stopwatch.StartNew();
             while (!condition())

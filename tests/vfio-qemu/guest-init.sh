@@ -16,8 +16,12 @@ finish() {
 echo "VFIOQ: init uptime=$(uptime_s)"
 
 tests=
+rom=
 for word in $(cat /proc/cmdline); do
-    case $word in vfioq.tests=*) tests=${word#vfioq.tests=} ;; esac
+    case $word in
+        vfioq.tests=*) tests=${word#vfioq.tests=} ;;
+        vfioq.rom=*) rom=${word#vfioq.rom=} ;;
+    esac
 done
 
 kver=$(cat /etc/kver)
@@ -65,6 +69,6 @@ mount --bind /dev /guest/dev
 echo "VFIOQ: running $tests uptime=$(uptime_s)"
 chroot /guest /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_EnableDiagnostics=0 DOTNET_TieredPGO=0 \
-    VFIOPOLICY_GUEST=1 /usr/bin/dotnet "$tests"
+    VFIOPOLICY_GUEST=1 VFIOPOLICY_GUEST_ROM="$rom" /usr/bin/dotnet "$tests"
 echo "VFIOQ: tests rc=$? uptime=$(uptime_s)"
 finish

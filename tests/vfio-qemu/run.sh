@@ -132,8 +132,27 @@ flock -u 9
 exec 9>&-
 
 # 5. Boot. Each device sits behind its own PCIe root port (own IOMMU group, bus reset possible); a second edu on the
-#    root bus has no reset method, which the tests use for the "cannot reset" error.
+#    root bus has no reset method, which the tests use for the "cannot reset" error, and an option ROM; two more edus
+#    sit behind a PCIe-to-PCI bridge: one IOMMU group, no reset but a bus reset of both together.
 truncate -s 16M "$WORK/nvme.img"
+# The ROM: a valid PCI expansion ROM header (0xAA55, a "PCIR" structure: Linux's pci_map_rom refuses anything else,
+# and vfio-pci then reports no ROM region), 16 x 512 bytes, code type 3 (EFI) and a vendor that matches no device so
+# SeaBIOS runs none of it, then a recognisable pattern. The guest test compares the ROM region with this file.
+make_rom() {
+  {
+    printf '\x55\xaa\x10'
+    head -c 21 /dev/zero
+    printf '\x1c\x00'                      # 0x18: offset of the PCI data structure
+    head -c 2 /dev/zero
+    printf 'PCIR\xff\xff\xff\xff'            # 0x1c: signature, vendor and device 0xffff
+    printf '\x00\x00\x18\x00\x00\xff\x00\x00' # VPD pointer, structure length 0x18, revision, class code
+    printf '\x10\x00\x00\x00\x03\x80\x00\x00' # image length 16 x 512, code revision, code type 3, last image
+    printf 'VFIOPOLICY-ROM'
+    (yes 'vfio-policy option rom pattern 0123456789abcdef' || true) | head -c $((8192 - 66))
+  } > "$1"
+}
+make_rom "$WORK/edu-rom.bin"
+[[ $(stat -c %s "$WORK/edu-rom.bin") -eq 8192 ]] || fail "the ROM image is not 8192 bytes"
 qemu=(qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp "${VFIOQ_SMP:-1}" -m "${VFIOQ_MEM:-2048}"
   -nodefaults -no-user-config -display none -serial stdio -monitor none -no-reboot
   -device intel-iommu,intremap=on
@@ -141,11 +160,13 @@ qemu=(qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp "${VFIOQ_SMP:-1}" 
   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2 -device e1000e,bus=rp2,romfile=
   -device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3
   -drive "file=$WORK/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=vfioq0001,drive=nvm,bus=rp3
-  -device edu,bus=pcie.0,addr=0x10
+  -device edu,bus=pcie.0,addr=0x10,romfile="$WORK/edu-rom.bin"
+  -device pcie-root-port,id=rp4,bus=pcie.0,chassis=4,slot=4 -device pcie-pci-bridge,id=br1,bus=rp4
+  -device edu,bus=br1,addr=0x1 -device edu,bus=br1,addr=0x2
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
   -kernel "$kernel" -initrd "$WORK/initrd.cpio.gz"
-  -append "console=ttyS0 panic=-1 loglevel=4 intel_iommu=on vfioq.tests=$guest_dll")
+  -append "console=ttyS0 panic=-1 loglevel=4 intel_iommu=on vfioq.tests=$guest_dll vfioq.rom=$WORK/edu-rom.bin")
 log "booting $kver under TCG"
 set +e
 timeout --kill-after=5 "${VFIOQ_BOOT_TIMEOUT:-200}" "${qemu[@]}" < /dev/null 2>&1 | tee "$WORK/guest.log"
@@ -177,7 +198,7 @@ if ! grep -aq 'VFIOQ: done' "$WORK/guest.log"; then
   echo "vfio-qemu: the guest did not finish (QEMU exit status $qemu_rc; timeout or crash)" >&2
   [[ $failed -eq 0 ]] && failed=1
 fi
-rm -f "$WORK/initrd.cpio.gz" "$WORK/nvme.img"
+rm -f "$WORK/initrd.cpio.gz" "$WORK/nvme.img" "$WORK/edu-rom.bin"
 log "stage took $(( $(date +%s) - started ))s; serial log: $WORK/guest.log"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 && $passed -gt 0 ]]
