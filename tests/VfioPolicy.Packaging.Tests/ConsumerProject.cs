@@ -22,7 +22,8 @@ namespace VfioPolicy.Packaging.Tests
         /// <param name="generatorVersion">The VfioPolicy.Generator version to reference.</param>
         /// <param name="policyItems">The Include of the project's VfioPolicy item.</param>
         /// <param name="files">Policies, Program.cs and anything else the project holds.</param>
-        public static ConsumerProject Create(string feed, string folder, string generatorVersion, string policyItems, IReadOnlyDictionary<string, string> files)
+        /// <param name="withRuntime">Also reference the VfioPolicy.Runtime package (same version).</param>
+        public static ConsumerProject Create(string feed, string folder, string generatorVersion, string policyItems, IReadOnlyDictionary<string, string> files, bool withRuntime = false)
         {
             Directory.CreateDirectory(folder);
             foreach (string barrier in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
@@ -51,7 +52,7 @@ namespace VfioPolicy.Packaging.Tests
                     <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
                   </PropertyGroup>
                   <ItemGroup>
-                    <PackageReference Include="{PackageFeed.GeneratorId}" Version="{generatorVersion}" />
+                    <PackageReference Include="{PackageFeed.GeneratorId}" Version="{generatorVersion}" />{(withRuntime ? $"\n    <PackageReference Include=\"{PackageFeed.RuntimeId}\" Version=\"{generatorVersion}\" />" : string.Empty)}
                     <VfioPolicy Include="{policyItems}" />
                   </ItemGroup>
                 </Project>

@@ -8,7 +8,7 @@ using VfioPolicy.Testing;
 namespace VfioPolicy.Packaging.Tests
 {
     /// <summary>
-    /// Once per test class: both packages packed from the working tree into a fresh folder feed, and a fresh, empty
+    /// Once per test class: the three packages packed from the working tree into a fresh folder feed, and a fresh, empty
     /// NuGet package folder for the consumers, so a package cached by an earlier run can never stand in for the one
     /// just packed. Everything lives in one temporary folder, deleted at the end.
     /// </summary>
@@ -16,6 +16,7 @@ namespace VfioPolicy.Packaging.Tests
     {
         public const string GeneratorId = "VfioPolicy.Generator";
         public const string AccessModelId = "VfioPolicy.AccessModel";
+        public const string RuntimeId = "VfioPolicy.Runtime";
 
         public PackageFeed()
         {
@@ -29,11 +30,14 @@ namespace VfioPolicy.Packaging.Tests
             // The generator's pack builds the access model too; its own pack then reuses that build.
             Pack("compiler/VfioPolicy.Generator/VfioPolicy.Generator.csproj", artifacts, build: true);
             Pack("runtime/VfioPolicy.AccessModel/VfioPolicy.AccessModel.csproj", artifacts, build: false);
+            Pack("runtime/VfioPolicy.Runtime/VfioPolicy.Runtime.csproj", artifacts, build: true);
 
             GeneratorPackage = SinglePackage(GeneratorId);
             AccessModelPackage = SinglePackage(AccessModelId);
             GeneratorNuspec = ReadNuspec(GeneratorPackage);
             AccessModelNuspec = ReadNuspec(AccessModelPackage);
+            RuntimePackage = SinglePackage(RuntimeId);
+            RuntimeNuspec = ReadNuspec(RuntimePackage);
             GeneratorVersion = MetadataValue(GeneratorNuspec, "version");
         }
 
@@ -53,6 +57,10 @@ namespace VfioPolicy.Packaging.Tests
         public XDocument GeneratorNuspec { get; }
 
         public XDocument AccessModelNuspec { get; }
+
+        public string RuntimePackage { get; }
+
+        public XDocument RuntimeNuspec { get; }
 
         /// <summary>The version the generator package was packed with (the consumers reference exactly it).</summary>
         public string GeneratorVersion { get; }

@@ -207,8 +207,69 @@ namespace VfioPolicy.Packaging.Tests
             Assert.Contains("error VPM0002: The VfioPolicy item 'policies/missing.vfiopolicy' names a file that does not exist", build.Output, StringComparison.Ordinal);
         }
 
-        private ConsumerProject Consumer(string name, IReadOnlyDictionary<string, string> files, string policyItems = "policies/**/*.vfiopolicy") =>
-            ConsumerProject.Create(_feed.Feed, Path.Combine(_feed.Root, "consumer-" + name), _feed.GeneratorVersion, policyItems, files);
+        [Fact]
+        public void The_runtime_package_is_a_net10_library_depending_on_its_access_model_exactly_and_on_Tmds_LibC()
+        {
+            string[] entries = PackageFeed.Entries(_feed.RuntimePackage);
+
+            Assert.Contains("lib/net10.0/VfioPolicy.Runtime.dll", entries);
+            Assert.Contains("lib/net10.0/VfioPolicy.Runtime.xml", entries);
+            Assert.DoesNotContain(entries, e => e.EndsWith("Sprache.dll", StringComparison.Ordinal) || e.Contains("Compiler", StringComparison.Ordinal));
+            var dependencies = _feed.RuntimeNuspec.Descendants().Where(e => e.Name.LocalName == "dependency")
+                .ToDictionary(e => e.Attribute("id")!.Value, e => e.Attribute("version")!.Value);
+            Assert.Equal(new[] { "Tmds.LibC", PackageFeed.AccessModelId }, dependencies.Keys.OrderBy(k => k, StringComparer.Ordinal));
+            Assert.Equal("[" + _feed.GeneratorVersion + "]", dependencies[PackageFeed.AccessModelId]);
+            Assert.Equal(_feed.GeneratorVersion, PackageFeed.MetadataValue(_feed.RuntimeNuspec, "version"));
+            Assert.False(string.IsNullOrWhiteSpace(PackageFeed.MetadataValue(_feed.RuntimeNuspec, "description")));
+        }
+
+        [Fact]
+        public void A_consumer_of_the_runtime_package_opens_a_device_with_its_compiled_policy_maps_DMA_and_takes_an_interrupt()
+        {
+            string example = RepositoryPaths.InRepository("docs/examples/runtime-consumer");
+            ConsumerProject consumer = Consumer(
+                "runtime",
+                new Dictionary<string, string>
+                {
+                    ["Program.cs"] = File.ReadAllText(Path.Combine(example, "Program.cs")),
+                    ["policies/edu.vfiopolicy"] = File.ReadAllText(Path.Combine(example, "edu.vfiopolicy")),
+                    ["qemu-edu.lspci-xxx.txt"] = File.ReadAllText(RepositoryPaths.InRepository("policies/dumps/qemu-edu.lspci-xxx.txt")),
+                },
+                withRuntime: true);
+
+            CommandResult build = Dotnet(consumer, "build");
+            Assert.True(build.ExitCode == 0, build.Transcript);
+            Assert.DoesNotMatch(": warning [A-Z]+[0-9]+:", build.Output);
+
+            CommandResult run = Dotnet(consumer, "run", "--no-build", "--", "--simulate", "qemu-edu.lspci-xxx.txt");
+            Assert.True(run.ExitCode == 0, run.Transcript);
+            Assert.Equal(
+                "0000:01:00.0: policy demo-edu, opened through Container\n" +
+                "identification 0x010000ed\n" +
+                "DMA round trip: hello through the IOMMU\n" +
+                "MSI arrived (Msi, 1 vector)\n",
+                run.Output);
+
+            string[] shipped = Directory.GetFiles(consumer.PathOf("bin"), "*.dll", SearchOption.AllDirectories).Select(Path.GetFileName).ToArray()!;
+            Assert.Contains("VfioPolicy.Runtime.dll", shipped);
+            Assert.Contains("Tmds.LibC.dll", shipped);
+            Assert.DoesNotContain("VfioPolicy.Compiler.dll", shipped);
+        }
+
+        [Fact]
+        public void The_program_docs_runtime_md_shows_is_the_one_the_packaging_test_builds()
+        {
+            string doc = File.ReadAllText(RepositoryPaths.InRepository("docs/runtime.md")).Replace("\r\n", "\n");
+            string example = RepositoryPaths.InRepository("docs/examples/runtime-consumer");
+            foreach ((string fence, string file) in new[] { ("csharp", "Program.cs"), ("text", "edu.vfiopolicy") })
+            {
+                string text = File.ReadAllText(Path.Combine(example, file)).Replace("\r\n", "\n");
+                Assert.True(doc.Contains("```" + fence + "\n" + text + "```", StringComparison.Ordinal), "docs/runtime.md does not show docs/examples/runtime-consumer/" + file + " verbatim in a ```" + fence + " block");
+            }
+        }
+
+        private ConsumerProject Consumer(string name, IReadOnlyDictionary<string, string> files, string policyItems = "policies/**/*.vfiopolicy", bool withRuntime = false) =>
+            ConsumerProject.Create(_feed.Feed, Path.Combine(_feed.Root, "consumer-" + name), _feed.GeneratorVersion, policyItems, files, withRuntime);
 
         private CommandResult Dotnet(ConsumerProject consumer, params string[] arguments)
         {
