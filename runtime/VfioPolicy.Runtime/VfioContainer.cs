@@ -229,6 +229,12 @@ namespace VfioPolicy.Runtime
                     throw DmaError(VfioErrorKind.DmaOutOfRange, iova, length, "the range is empty or wraps around");
                 }
 
+                ulong page = Math.Max(_info?.MinimumPageSize ?? 1, (ulong)Kernel.PageSize);
+                if (iova % page != 0 || length % page != 0)
+                {
+                    throw DmaError(VfioErrorKind.DmaUnaligned, iova, length, string.Format(CultureInfo.InvariantCulture, "the IOVA and the length must be multiples of the page size 0x{0:x}", page));
+                }
+
                 VfioDmaMapping[] inside = _mappings.Where(m => Overlaps(m, iova, length)).ToArray();
                 if (inside.Length == 0)
                 {
@@ -446,12 +452,21 @@ namespace VfioPolicy.Runtime
                     throw;
                 }
 
-                _devices.Add(opened);
                 if (OpenPath == VfioOpenPath.Iommufd)
                 {
-                    RefreshInfo();
+                    // The attach narrowed the IOAS to what this device's IOMMU allows: ask before anything maps.
+                    try
+                    {
+                        RefreshInfo();
+                    }
+                    catch
+                    {
+                        opened.Dispose(); // not yet one of the container's devices: closing its cdev detaches it
+                        throw;
+                    }
                 }
 
+                _devices.Add(opened);
                 return opened;
             }
         }
@@ -588,8 +603,25 @@ namespace VfioPolicy.Runtime
                 }
 
                 deviceFd = VfioSysfs.OpenFile(Kernel, Options.VfioDirectory + "/devices/" + cdev, "the VFIO device cdev of " + address);
-                Kernel.BindIommufd(deviceFd, _iommufd);
-                Kernel.AttachIommufdPageTable(deviceFd, _ioas);
+                try
+                {
+                    Kernel.BindIommufd(deviceFd, _iommufd);
+                }
+                catch (VfioException error) when (error.Errno == VfioConstants.EBUSY)
+                {
+                    throw new VfioException(VfioErrorKind.GroupInUse, error.Operation, error.Errno, "another device of " + address + "'s IOMMU group is bound to a different iommufd (another VfioContainer or process): open every device of a group through one VfioContainer");
+                }
+
+                try
+                {
+                    Kernel.AttachIommufdPageTable(deviceFd, _ioas);
+                }
+                catch (VfioException error) when (error.Errno == VfioConstants.EINVAL && _mappings.Count > 0)
+                {
+                    // Attaching narrows the IOAS to the device's IOMMU; a mapping where that IOMMU reserves IOVAs refuses it.
+                    throw new VfioException(VfioErrorKind.DmaOutOfRange, error.Operation, error.Errno, "the address space's DMA mappings include IOVAs " + address + "'s IOMMU reserves (on x86 the MSI window 0xfee00000-0xfeefffff): unmap them, or map only inside the ranges a device allows");
+                }
+
                 return deviceFd;
             }
             catch

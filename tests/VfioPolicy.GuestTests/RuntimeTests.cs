@@ -25,14 +25,6 @@ namespace VfioPolicy.GuestTests
         private const uint IntxDisable = 0x400;
         internal const int InterruptWaitMilliseconds = 3000;
 
-        // edu's BAR0 registers (QEMU docs/specs/edu.rst).
-        private const int EduIdentification = 0x00;
-        private const int EduLiveness = 0x04;
-        private const int EduFactorial = 0x08;
-        private const int EduStatus = 0x20;
-        private const int EduRaiseInterrupt = 0x60;
-        private const int EduAcknowledgeInterrupt = 0x64;
-
         private static readonly IVfioKernel Kernel = new LinuxVfioKernel();
 
         private static readonly string[] BasePolicies = { "strict", "linux-vfio-default" };
@@ -224,13 +216,13 @@ namespace VfioPolicy.GuestTests
             using VfioDevice device = Open(edu, policy);
             EnableMemoryAndBusMaster(device);
             VfioBar bar0 = device.Bar(0);
-            Check.Equal(BarAccessPath.Mapped, bar0.PathOf(EduIdentification), "how BAR0's identification register is reached");
-            Check.Equal("0x010000ed", Check.Hex((uint)bar0.Read(EduIdentification, 4), 4), "edu identification register");
-            bar0.Write(EduLiveness, 4, 0x12345678);
-            Check.Equal(Check.Hex(~0x12345678u, 4), Check.Hex((uint)bar0.Read(EduLiveness, 4), 4), "edu liveness register (inverts what was written)");
-            bar0.Write(EduFactorial, 4, 10);
-            WaitUntil(() => (bar0.Read(EduStatus, 4) & 1) == 0, "edu's factorial to finish (status bit 0)");
-            Check.Equal(3628800UL, bar0.Read(EduFactorial, 4), "10! computed by edu");
+            Check.Equal(BarAccessPath.Mapped, bar0.PathOf(EduRegisters.Identification), "how BAR0's identification register is reached");
+            Check.Equal("0x010000ed", Check.Hex((uint)bar0.Read(EduRegisters.Identification, 4), 4), "edu identification register");
+            bar0.Write(EduRegisters.Liveness, 4, 0x12345678);
+            Check.Equal(Check.Hex(~0x12345678u, 4), Check.Hex((uint)bar0.Read(EduRegisters.Liveness, 4), 4), "edu liveness register (inverts what was written)");
+            bar0.Write(EduRegisters.Factorial, 4, 10);
+            WaitUntil(() => (bar0.Read(EduRegisters.Status, 4) & 1) == 0, "edu's factorial to finish (status bit 0)");
+            Check.Equal(3628800UL, bar0.Read(EduRegisters.Factorial, 4), "10! computed by edu");
         }
 
         private static void EduMsiArrives(PciFunction edu, string policy)
@@ -255,9 +247,9 @@ namespace VfioPolicy.GuestTests
             VfioBar bar0 = device.Bar(0);
             for (int round = 1; round <= 3; round++)
             {
-                bar0.Write(EduRaiseInterrupt, 4, 1);
+                bar0.Write(EduRegisters.RaiseInterrupt, 4, 1);
                 Check.True(vector.Wait(InterruptWaitMilliseconds), "MSI " + round.ToString(CultureInfo.InvariantCulture) + " did not reach the eventfd within " + InterruptWaitMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms");
-                bar0.Write(EduAcknowledgeInterrupt, 4, 1);
+                bar0.Write(EduRegisters.AcknowledgeInterrupt, 4, 1);
             }
         }
 
@@ -272,10 +264,10 @@ namespace VfioPolicy.GuestTests
             VfioBar bar0 = device.Bar(0);
             for (int round = 1; round <= 2; round++)
             {
-                bar0.Write(EduRaiseInterrupt, 4, 1);
+                bar0.Write(EduRegisters.RaiseInterrupt, 4, 1);
                 Check.True(intx.Wait(InterruptWaitMilliseconds), "INTx " + round.ToString(CultureInfo.InvariantCulture) + " did not reach the eventfd within " + InterruptWaitMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms");
                 // VFIO masked the line when it fired: acknowledge the device first, then unmask.
-                bar0.Write(EduAcknowledgeInterrupt, 4, 1);
+                bar0.Write(EduRegisters.AcknowledgeInterrupt, 4, 1);
                 device.UnmaskIntx();
             }
         }
@@ -286,10 +278,10 @@ namespace VfioPolicy.GuestTests
             VfioBar bar0 = device.Bar(0);
             device.WriteConfig(Command, 2, device.ReadConfig(Command, 2) & ~0x2u);
             long blocked = bar0.BlockedAccesses;
-            Check.Equal(0xffffffffUL, bar0.Read(EduIdentification, 4), "BAR0 read with Memory Space disabled (a master abort reads all ones)");
+            Check.Equal(0xffffffffUL, bar0.Read(EduRegisters.Identification, 4), "BAR0 read with Memory Space disabled (a master abort reads all ones)");
             Check.Equal(blocked + 1, bar0.BlockedAccesses, "blocked BAR accesses");
             EnableMemoryAndBusMaster(device);
-            Check.Equal(0x010000edUL, bar0.Read(EduIdentification, 4), "BAR0 identification with Memory Space enabled");
+            Check.Equal(0x010000edUL, bar0.Read(EduRegisters.Identification, 4), "BAR0 identification with Memory Space enabled");
         }
 
         private static void ResetRestores(PciFunction function, string policy)

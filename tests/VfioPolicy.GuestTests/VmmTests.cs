@@ -18,14 +18,6 @@ namespace VfioPolicy.GuestTests
     /// </summary>
     internal static class VmmTests
     {
-        private const int EduRaiseInterrupt = 0x60;
-        private const int EduAcknowledgeInterrupt = 0x64;
-        private const int EduIdentification = 0x00;
-        private const long EduDmaSource = 0x80;
-        private const long EduDmaDestination = 0x88;
-        private const long EduDmaCount = 0x90;
-        private const long EduDmaCommand = 0x98;
-        private const ulong EduBuffer = 0x40000;
         private const ulong SourceIova = 0x100000;
         private const ulong TargetIova = 0x200000;
         private const ulong UnmappedIova = 0x300000;
@@ -110,7 +102,7 @@ namespace VfioPolicy.GuestTests
             string reason = device.Container.OpenPathReason;
             Console.WriteLine("  open path: " + reason);
             Check.True(reason.Contains("/dev/iommu does not exist", StringComparison.Ordinal) && reason.Contains("CONFIG_IOMMUFD", StringComparison.Ordinal), "the reason does not name the missing /dev/iommu: " + reason);
-            Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(device).Read(EduIdentification, 4), 4), "edu identification through the container path");
+            Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(device).Read(EduRegisters.Identification, 4), 4), "edu identification through the container path");
         }
 
         private static void ForcedIommufdIsRefused(PciFunction edu)
@@ -171,8 +163,8 @@ namespace VfioPolicy.GuestTests
             using VfioDmaMapping read = container.MapDma(SourceIova, source, VfioDmaAccess.Read);
             using VfioDmaMapping write = container.MapDma(TargetIova, target, VfioDmaAccess.Write);
 
-            EduDma(bar0, SourceIova, EduBuffer, toHost: false);
-            EduDma(bar0, EduBuffer, TargetIova, toHost: true);
+            EduDma(bar0, SourceIova, EduRegisters.DmaBuffer, toHost: false);
+            EduDma(bar0, EduRegisters.DmaBuffer, TargetIova, toHost: true);
 
             Check.True(target.ToArray(0, Pattern).SequenceEqual(pattern), "the target buffer does not hold the pattern after the round trip through edu: " + Convert.ToHexString(target.ToArray(0, 16)) + "...");
             Check.Equal(0xEE, (int)target.ToArray(Pattern, 1)[0], "the byte after the transfer");
@@ -191,11 +183,11 @@ namespace VfioPolicy.GuestTests
             target.Write(0, untouched);
             using VfioDmaMapping read = container.MapDma(SourceIova, source, VfioDmaAccess.Read);
             using VfioDmaMapping write = container.MapDma(TargetIova, target, VfioDmaAccess.Write);
-            EduDma(bar0, SourceIova, EduBuffer, toHost: false);
+            EduDma(bar0, SourceIova, EduRegisters.DmaBuffer, toHost: false);
             var fault = new Regex(@"DMAR:.*\[" + Regex.Escape(edu.Address.Substring(5)) + @"\].*fault addr (0x)?0*" + UnmappedIova.ToString("x", CultureInfo.InvariantCulture) + @"\b", RegexOptions.IgnoreCase);
             int before = KernelLog().Count(line => fault.IsMatch(line));
 
-            EduDma(bar0, EduBuffer, UnmappedIova, toHost: true);
+            EduDma(bar0, EduRegisters.DmaBuffer, UnmappedIova, toHost: true);
 
             Check.True(target.ToArray(0, 0x1000).SequenceEqual(untouched), "a DMA to unmapped IOVA 0x300000 changed the mapped buffer at 0x200000");
             string[] log = Array.Empty<string>();
@@ -234,9 +226,9 @@ namespace VfioPolicy.GuestTests
                 Check.Equal(VfioInterruptMode.Msi, device.InterruptMode, "interrupt mode after the VMM's SET_IRQS");
                 for (int round = 1; round <= 3; round++)
                 {
-                    bar0.Write(EduRaiseInterrupt, 4, 1);
+                    bar0.Write(EduRegisters.RaiseInterrupt, 4, 1);
                     Check.True(WaitFd(eventFd, RuntimeTests.InterruptWaitMilliseconds), "MSI " + round.ToString(CultureInfo.InvariantCulture) + " did not reach the VMM's eventfd");
-                    bar0.Write(EduAcknowledgeInterrupt, 4, 1);
+                    bar0.Write(EduRegisters.AcknowledgeInterrupt, 4, 1);
                 }
 
                 device.SetIrqs(VfioIrqSet.Disable(VfioConstants.MsiIrqIndex));
@@ -259,18 +251,18 @@ namespace VfioPolicy.GuestTests
                 device.SetIrqs(VfioIrqSet.Trigger(VfioConstants.IntxIrqIndex, 0, new[] { trigger }));
                 device.SetIrqs(new VfioIrqSet(VfioConstants.IntxIrqIndex, VfioIrqAction.Unmask, 0, 1, new[] { resample }));
 
-                bar0.Write(EduRaiseInterrupt, 4, 1);
+                bar0.Write(EduRegisters.RaiseInterrupt, 4, 1);
                 Check.True(WaitFd(trigger, RuntimeTests.InterruptWaitMilliseconds), "the first INTx did not reach the VMM's eventfd");
-                bar0.Write(EduAcknowledgeInterrupt, 4, 1);
-                bar0.Write(EduRaiseInterrupt, 4, 1);
+                bar0.Write(EduRegisters.AcknowledgeInterrupt, 4, 1);
+                bar0.Write(EduRegisters.RaiseInterrupt, 4, 1);
                 Check.True(!WaitFd(trigger, 300), "INTx fired again before the VMM resampled (vfio-pci masks the line after each interrupt)");
-                bar0.Write(EduAcknowledgeInterrupt, 4, 1);
+                bar0.Write(EduRegisters.AcknowledgeInterrupt, 4, 1);
 
                 Kernel.WriteEventFd(resample, 1); // what KVM's resampler does after the guest's EOI
                 Thread.Sleep(100); // the kernel unmasks from a work item
-                bar0.Write(EduRaiseInterrupt, 4, 1);
+                bar0.Write(EduRegisters.RaiseInterrupt, 4, 1);
                 Check.True(WaitFd(trigger, RuntimeTests.InterruptWaitMilliseconds), "INTx did not fire after the resample eventfd unmasked it");
-                bar0.Write(EduAcknowledgeInterrupt, 4, 1);
+                bar0.Write(EduRegisters.AcknowledgeInterrupt, 4, 1);
             }
             finally
             {
@@ -313,7 +305,7 @@ namespace VfioPolicy.GuestTests
             Check.Equal(first.IommuGroup, second.IommuGroup, "group of the two devices");
             foreach (VfioDevice device in new[] { first, second })
             {
-                Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(device).Read(EduIdentification, 4), 4), device.Address + " identification");
+                Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(device).Read(EduRegisters.Identification, 4), 4), device.Address + " identification");
             }
         }
 
@@ -331,10 +323,10 @@ namespace VfioPolicy.GuestTests
 
             VfioBar bar0 = EnabledBar0(first);
             VfioBar other = EnabledBar0(second);
-            EduDma(bar0, SourceIova, EduBuffer, toHost: false);
-            EduDma(other, SourceIova, EduBuffer, toHost: false);
-            EduDma(bar0, EduBuffer, TargetIova, toHost: true);
-            EduDma(other, EduBuffer, TargetIova + 0x800, toHost: true);
+            EduDma(bar0, SourceIova, EduRegisters.DmaBuffer, toHost: false);
+            EduDma(other, SourceIova, EduRegisters.DmaBuffer, toHost: false);
+            EduDma(bar0, EduRegisters.DmaBuffer, TargetIova, toHost: true);
+            EduDma(other, EduRegisters.DmaBuffer, TargetIova + 0x800, toHost: true);
 
             Check.True(target.ToArray(0, Pattern).SequenceEqual(pattern), pair[0].Address + "'s copy is not the pattern");
             Check.True(target.ToArray(0x800, Pattern).SequenceEqual(pattern), pair[1].Address + "'s copy is not the pattern");
@@ -367,7 +359,7 @@ namespace VfioPolicy.GuestTests
             foreach (VfioDevice device in new[] { first, second })
             {
                 Check.Equal(0u, device.ReadConfig(0x04, 2) & 0x2, device.Address + " consumer Memory bit after the reset");
-                Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(device).Read(EduIdentification, 4), 4), device.Address + " identification after the reset");
+                Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(device).Read(EduRegisters.Identification, 4), 4), device.Address + " identification after the reset");
             }
         }
 
@@ -378,7 +370,7 @@ namespace VfioPolicy.GuestTests
                 VfioDevice first = container.OpenDevice(pair[0].Address, ConfigSpaceTests.CompiledPolicy("qemu-edu"));
                 VfioDevice second = container.OpenDevice(pair[1].Address, ConfigSpaceTests.CompiledPolicy("qemu-edu"));
                 first.Dispose();
-                Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(second).Read(EduIdentification, 4), 4), "the remaining device after its sibling closed");
+                Check.Equal("0x010000ed", Check.Hex((uint)EnabledBar0(second).Read(EduRegisters.Identification, 4), 4), "the remaining device after its sibling closed");
                 second.Dispose();
                 Check.Equal(0, container.Devices.Count, "devices left in the container");
             }
@@ -419,11 +411,11 @@ namespace VfioPolicy.GuestTests
         /// <summary>One transfer of edu's DMA engine (docs/specs/edu.rst), waiting for its run bit to clear.</summary>
         private static void EduDma(VfioBar bar0, ulong source, ulong destination, bool toHost)
         {
-            bar0.Write(EduDmaSource, 8, source);
-            bar0.Write(EduDmaDestination, 8, destination);
-            bar0.Write(EduDmaCount, 8, Pattern);
-            bar0.Write(EduDmaCommand, 8, toHost ? 0x3UL : 0x1UL);
-            RuntimeTests.WaitUntil(() => (bar0.Read(EduDmaCommand, 8) & 1) == 0, "edu's DMA to finish (command bit 0)");
+            bar0.Write(EduRegisters.DmaSource, 8, source);
+            bar0.Write(EduRegisters.DmaDestination, 8, destination);
+            bar0.Write(EduRegisters.DmaCount, 8, Pattern);
+            bar0.Write(EduRegisters.DmaCommand, 8, toHost ? 0x3UL : 0x1UL);
+            RuntimeTests.WaitUntil(() => (bar0.Read(EduRegisters.DmaCommand, 8) & 1) == 0, "edu's DMA to finish (command bit 0)");
         }
 
         private static bool WaitFd(int fd, int milliseconds)

@@ -180,6 +180,12 @@ namespace VfioPolicy.Runtime.Simulation
                     throw VfioException.FromErrno(operation, VfioConstants.EBADF);
                 }
 
+                // Linux: the devices of one IOMMU group share a DMA owner, so a sibling bound elsewhere makes this EBUSY.
+                if (_descriptors.Values.Any(d => d.Kind == DescriptorKind.Device && d.ViaCdev && d.BoundIommufd >= 0 && d.BoundIommufd != iommufd && d.Device!.IommuGroup == device.Device!.IommuGroup))
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EBUSY);
+                }
+
                 device.BoundIommufd = iommufd;
                 device.DeviceId = ++context.LastId;
                 return device.DeviceId;
