@@ -44,6 +44,15 @@ namespace VfioPolicy.Runtime.Tests
             Assert.Equal(VfioInterruptMode.Msi, device.InterruptMode);
             Assert.Equal(VfioConstants.MsiIrqIndex, edu.EnabledIrqIndex);
             Assert.Equal(new[] { vmmFd }, edu.VectorEventFds);
+
+            // The guest then programs its (virtual) MSI registers and Command, as it does under QEMU: the VMM's setup stays.
+            device.WriteConfig(EduMsi + 4, 4, 0xFEE0_1000);
+            device.WriteConfig(EduMsi + 2, 2, 0x0001);
+            device.WriteConfig(EduMsi + 2, 2, 0x0000);
+            device.WriteConfig(Command, 2, 0x0406);
+            Assert.Equal(VfioInterruptMode.Msi, device.InterruptMode);
+            Assert.Equal(VfioConstants.MsiIrqIndex, edu.EnabledIrqIndex);
+            Assert.Equal(new[] { vmmFd }, edu.VectorEventFds);
             device.Bar(0).Write(EduRaise, 4, 1);
             Assert.True(kernel.TryReadEventFd(vmmFd, out ulong count));
             Assert.Equal(1UL, count);
