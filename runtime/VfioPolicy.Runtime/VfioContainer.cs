@@ -845,19 +845,26 @@ namespace VfioPolicy.Runtime
                     device.ThrowIfClosed();
                 }
 
-                var saved = affected.Select(d => d.BeginReset()).ToList();
+                var saved = new List<VfioDevice.ResetState>();
                 try
                 {
+                    foreach (VfioDevice device in affected)
+                    {
+                        saved.Add(device.BeginReset());
+                    }
+
                     Kernel.PciHotReset(caller.DeviceFd, groupFds);
                 }
                 catch (VfioException error)
                 {
-                    foreach (VfioDevice device in affected)
+                    // Whatever was quiesced gets its interrupts back: the reset did not happen.
+                    for (int i = 0; i < saved.Count; i++)
                     {
-                        device.AbortReset();
+                        affected[i].AbortReset();
                     }
 
-                    throw new VfioException(error.Errno == VfioConstants.EINVAL || error.Errno == VfioConstants.EPERM ? VfioErrorKind.CannotReset : VfioErrorKind.Kernel, operation, error.Errno, "the kernel refused the bus reset (" + error.Message + ")");
+                    throw saved.Count < affected.Count ? error
+                        : new VfioException(error.Errno == VfioConstants.EINVAL || error.Errno == VfioConstants.EPERM ? VfioErrorKind.CannotReset : VfioErrorKind.Kernel, operation, error.Errno, "the kernel refused the bus reset (" + error.Message + ")");
                 }
 
                 for (int i = 0; i < affected.Count; i++)
