@@ -114,6 +114,13 @@ namespace VfioPolicy.Runtime.Kernel
         /// </summary>
         IHostMemory AllocateMemory(long length, bool shareable);
 
+        /// <summary>
+        /// Maps <paramref name="length"/> bytes of a memory file another party handed over (a VMM's memfd of guest
+        /// RAM) at <paramref name="offset"/> (page-aligned), shared, into this process; dispose to unmap. The
+        /// descriptor stays the caller's.
+        /// </summary>
+        IHostMemory MapMemory(int fd, long offset, long length, bool writable);
+
         /// <summary>pread: fills <paramref name="buffer"/> from <paramref name="offset"/>; returns the bytes read.</summary>
         int PRead(int fd, Span<byte> buffer, long offset);
 

@@ -432,6 +432,25 @@ namespace VfioPolicy.Runtime.Kernel
         }
 
         /// <inheritdoc />
+        public IHostMemory MapMemory(int fd, long offset, long length, bool writable)
+        {
+            if (length <= 0 || offset < 0 || offset % PageSize != 0)
+            {
+                throw new VfioException(VfioErrorKind.InvalidAccess, "mmap of " + NameOf(fd), VfioConstants.EINVAL, "the offset must be page-aligned and the length positive");
+            }
+
+            // SAFETY: no address hint; MAP_SHARED of a descriptor the caller owns and keeps. The mapping lives until
+            // HostMemory.Dispose unmaps exactly this address and length; the descriptor is not closed there (-1).
+            void* address = mmap(null, (size_t)(ulong)length, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, offset);
+            if (address == MAP_FAILED)
+            {
+                throw VfioException.FromErrno("mmap of 0x" + length.ToString("x", CultureInfo.InvariantCulture) + " bytes at 0x" + offset.ToString("x", CultureInfo.InvariantCulture) + " of " + NameOf(fd), errno);
+            }
+
+            return new HostMemory(this, address, length, -1);
+        }
+
+        /// <inheritdoc />
         public int PRead(int fd, Span<byte> buffer, long offset)
         {
             fixed (byte* p = buffer)

@@ -361,7 +361,7 @@ namespace VfioPolicy.Runtime.Simulation
             {
                 Fault("memfd_create", "host memory");
                 long rounded = checked((length + PageSize - 1) / PageSize * PageSize);
-                var memory = new SimulatedHostMemory(this, rounded, PageSize);
+                SimulatedHostMemory memory = SimulatedHostMemory.Allocate(this, rounded, PageSize);
                 if (shareable)
                 {
                     memory.Fd = Add(new Descriptor(DescriptorKind.Memory, "memfd:vfiopolicy-dma") { Memory = memory });
@@ -369,6 +369,52 @@ namespace VfioPolicy.Runtime.Simulation
 
                 _allocations.Add(memory);
                 return memory;
+            }
+        }
+
+        /// <inheritdoc />
+        /// <remarks>
+        /// A memfd the simulation made is mapped as a view of the same memory (so a "VMM" and a "server" in one test
+        /// share it as two processes would); with a host kernel (<see cref="SimulatedVfioKernel(IVfioKernel, SimulatedPciDevice[])"/>)
+        /// any other descriptor is the host's and is really mapped. Either way a device can DMA into it.
+        /// </remarks>
+        public IHostMemory MapMemory(int fd, long offset, long length, bool writable)
+        {
+            lock (_gate)
+            {
+                string operation = "mmap of fd " + fd.ToString(CultureInfo.InvariantCulture);
+                Fault("mmap", operation);
+                if (length <= 0 || offset < 0 || offset % PageSize != 0)
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                }
+
+                SimulatedHostMemory view;
+                if (_descriptors.TryGetValue(fd, out Descriptor? descriptor))
+                {
+                    if (descriptor.Kind != DescriptorKind.Memory || descriptor.Memory is not { } memfd)
+                    {
+                        throw VfioException.FromErrno(operation, VfioConstants.ENODEV); // mmap of an eventfd, a group...
+                    }
+
+                    if (offset > memfd.Length - length)
+                    {
+                        throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                    }
+
+                    view = SimulatedHostMemory.ViewOf(this, memfd, offset, length);
+                }
+                else if (_host is not null && fd >= 0)
+                {
+                    view = SimulatedHostMemory.Borrow(this, _host.MapMemory(fd, offset, length, writable));
+                }
+                else
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EBADF);
+                }
+
+                _allocations.Add(view);
+                return view;
             }
         }
 
@@ -565,24 +611,24 @@ namespace VfioPolicy.Runtime.Simulation
     }
 
     /// <summary>
-    /// Host memory from the simulated kernel: page-aligned native memory. Like pinned pages in Linux, it stays
-    /// allocated while a mapping pins it, even after its owner disposed it; it is freed when both are done.
+    /// Host memory in the simulated kernel: page-aligned native memory it allocated, or a view of memory it does not own
+    /// (part of another allocation, or a real mapping of a host descriptor). Like pinned pages in Linux, it stays
+    /// usable while a mapping pins it, even after its owner disposed it; its backing is released when both are done.
     /// </summary>
     internal sealed unsafe class SimulatedHostMemory : IHostMemory
     {
         private readonly SimulatedVfioKernel _kernel;
+        private readonly Action _release;
         private byte* _pointer;
         private int _pins;
 
-        public SimulatedHostMemory(SimulatedVfioKernel kernel, long length, int alignment)
+        private SimulatedHostMemory(SimulatedVfioKernel kernel, byte* pointer, long length, Action release)
         {
             _kernel = kernel;
+            _pointer = pointer;
             Length = length;
-
-            // SAFETY: a fresh zeroed block of exactly Length bytes, freed once in Release.
-            _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, (nuint)alignment);
-            NativeMemory.Clear(_pointer, (nuint)length);
-            Address = (nint)_pointer;
+            Address = (nint)pointer;
+            _release = release;
         }
 
         public nint Address { get; }
@@ -592,6 +638,26 @@ namespace VfioPolicy.Runtime.Simulation
         public int Fd { get; set; } = -1;
 
         public bool Disposed { get; set; }
+
+        /// <summary>A fresh zeroed block of <paramref name="length"/> bytes, freed once when done.</summary>
+        public static SimulatedHostMemory Allocate(SimulatedVfioKernel kernel, long length, int alignment)
+        {
+            // SAFETY: a fresh block of exactly length bytes, zeroed here and freed once by the release action.
+            byte* block = (byte*)NativeMemory.AlignedAlloc((nuint)length, (nuint)alignment);
+            NativeMemory.Clear(block, (nuint)length);
+            return new SimulatedHostMemory(kernel, block, length, () => NativeMemory.AlignedFree(block));
+        }
+
+        /// <summary>Bytes [<paramref name="offset"/>, +<paramref name="length"/>) of <paramref name="parent"/>, which stays pinned while the view lives.</summary>
+        public static SimulatedHostMemory ViewOf(SimulatedVfioKernel kernel, SimulatedHostMemory parent, long offset, long length)
+        {
+            parent.Pin();
+            return new SimulatedHostMemory(kernel, (byte*)parent.Address + offset, length, parent.Unpin);
+        }
+
+        /// <summary>A real mapping the host kernel made (of a descriptor the simulation does not own), unmapped when done.</summary>
+        public static SimulatedHostMemory Borrow(SimulatedVfioKernel kernel, IHostMemory host) =>
+            new SimulatedHostMemory(kernel, (byte*)host.Address, host.Length, host.Dispose);
 
         public bool Contains(ulong address, ulong size) => address >= (ulong)Address && size <= (ulong)Length && address - (ulong)Address <= (ulong)Length - size;
 
@@ -622,14 +688,13 @@ namespace VfioPolicy.Runtime.Simulation
 
         public void Dispose() => _kernel.DisposeMemory(this);
 
-        /// <summary>Frees the block once it is disposed and unpinned (the kernel's gate is held).</summary>
+        /// <summary>Releases the backing once it is disposed and unpinned (the kernel's gate is held).</summary>
         public void ReleaseIfDone()
         {
             if (Disposed && _pins == 0 && _pointer is not null)
             {
-                // SAFETY: freed once; _pointer cleared so Span refuses any later access.
-                NativeMemory.AlignedFree(_pointer);
                 _pointer = null;
+                _release();
                 _kernel.Forget(this);
             }
         }

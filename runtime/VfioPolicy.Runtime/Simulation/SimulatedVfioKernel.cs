@@ -26,6 +26,7 @@ namespace VfioPolicy.Runtime.Simulation
         private readonly Dictionary<int, Descriptor> _descriptors = new Dictionary<int, Descriptor>();
         private readonly Dictionary<string, (int Errno, int Remaining)> _faults = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
         private readonly Dictionary<string, (int Bytes, int Remaining)> _shortTransfers = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        private readonly IVfioKernel? _host;
         private int _nextFd = 3;
 
         /// <summary>Creates the kernel with <paramref name="devices"/> present.</summary>
@@ -36,6 +37,19 @@ namespace VfioPolicy.Runtime.Simulation
                 device.Attach(this, _devices.Count);
                 _devices.Add(device.Address, device);
             }
+        }
+
+        /// <summary>
+        /// Creates the kernel with <paramref name="devices"/> present, among the real descriptors of <paramref name="host"/>:
+        /// any descriptor the simulation did not hand out is the host's, so a real VMM's eventfds can be attached to
+        /// simulated interrupts (signalled for real) and its memfds mapped for simulated DMA (<c>vfio-policy serve --device</c>).
+        /// Simulated descriptors are numbered from 2^20 so they cannot be mistaken for the host's.
+        /// </summary>
+        public SimulatedVfioKernel(IVfioKernel host, params SimulatedPciDevice[] devices)
+            : this(devices)
+        {
+            _host = host ?? throw new ArgumentNullException(nameof(host));
+            _nextFd = 1 << 20;
         }
 
         /// <summary>When true, opening anything under /dev/vfio fails with EACCES (a non-root caller).</summary>
@@ -163,6 +177,11 @@ namespace VfioPolicy.Runtime.Simulation
             {
                 if (!_descriptors.TryGetValue(fd, out Descriptor? descriptor))
                 {
+                    if (IsHostDescriptor(fd))
+                    {
+                        _host!.Close(fd);
+                    }
+
                     return;
                 }
 
@@ -621,7 +640,7 @@ namespace VfioPolicy.Runtime.Simulation
 
         private void CheckEventFd(int fd, string operation)
         {
-            if (fd != -1 && (!_descriptors.TryGetValue(fd, out Descriptor? descriptor) || descriptor.Kind != DescriptorKind.EventFd))
+            if (fd != -1 && !IsHostDescriptor(fd) && (!_descriptors.TryGetValue(fd, out Descriptor? descriptor) || descriptor.Kind != DescriptorKind.EventFd))
             {
                 throw VfioException.FromErrno(operation, VfioConstants.EBADF);
             }
@@ -740,6 +759,11 @@ namespace VfioPolicy.Runtime.Simulation
         {
             lock (_gate)
             {
+                if (IsHostDescriptor(fd))
+                {
+                    return _host!.TryReadEventFd(fd, out count);
+                }
+
                 Descriptor eventFd = Get(fd, DescriptorKind.EventFd, "read");
                 count = eventFd.Counter;
                 eventFd.Counter = 0;
@@ -752,6 +776,12 @@ namespace VfioPolicy.Runtime.Simulation
         {
             lock (_gate)
             {
+                if (IsHostDescriptor(fd))
+                {
+                    _host!.WriteEventFd(fd, value);
+                    return;
+                }
+
                 Get(fd, DescriptorKind.EventFd, "write").Counter += value;
                 foreach (SimulatedPciDevice device in _devices.Values)
                 {
@@ -771,8 +801,26 @@ namespace VfioPolicy.Runtime.Simulation
         }
 
         /// <inheritdoc />
+        /// <remarks>With a host kernel, a set of host descriptors only is polled by the host; in a mixed set the host's never read as ready.</remarks>
         public int Poll(ReadOnlySpan<int> fds, int timeoutMilliseconds, Span<bool> ready)
         {
+            if (_host is not null && fds.Length > 0)
+            {
+                bool allHost = true;
+                lock (_gate)
+                {
+                    foreach (int fd in fds)
+                    {
+                        allHost &= IsHostDescriptor(fd);
+                    }
+                }
+
+                if (allHost)
+                {
+                    return _host.Poll(fds, timeoutMilliseconds, ready);
+                }
+            }
+
             int[] wanted = fds.ToArray();
             bool[] result = new bool[wanted.Length];
             int count;
@@ -820,11 +868,7 @@ namespace VfioPolicy.Runtime.Simulation
         {
             lock (_gate)
             {
-                if (fd >= 0 && _descriptors.TryGetValue(fd, out Descriptor? d) && d.Kind == DescriptorKind.EventFd)
-                {
-                    d.Counter++;
-                    Monitor.PulseAll(_gate);
-                }
+                Signal(fd);
             }
         }
 
@@ -897,13 +941,27 @@ namespace VfioPolicy.Runtime.Simulation
                 device.IntxMasked = true; // vfio-pci auto-masks INTx until the consumer unmasks it
             }
 
-            int fd = device.VectorEventFds[vector];
+            Signal(device.VectorEventFds[vector]);
+        }
+
+        /// <summary>One event on <paramref name="fd"/>: a simulated eventfd's counter, or a write to the host's eventfd.</summary>
+        private void Signal(int fd)
+        {
             if (fd >= 0 && _descriptors.TryGetValue(fd, out Descriptor? d))
             {
-                d.Counter++;
-                Monitor.PulseAll(_gate);
+                if (d.Kind == DescriptorKind.EventFd)
+                {
+                    d.Counter++;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+            else if (IsHostDescriptor(fd))
+            {
+                _host!.WriteEventFd(fd, 1);
             }
         }
+
+        private bool IsHostDescriptor(int fd) => _host is not null && fd >= 0 && !_descriptors.ContainsKey(fd);
 
         private (int Index, long Within) Locate(SimulatedPciDevice device, long offset, long length, string operation)
         {
