@@ -61,6 +61,7 @@ namespace VfioPolicy.Cli
             root.Subcommands.Add(InitCommand.Create(context));
             root.Subcommands.Add(EmitCommand.Create(context));
             root.Subcommands.Add(AttachCommand.Create(context));
+            root.Subcommands.Add(ServeCommand.Create(context));
             root.SetAction(parseResult =>
             {
                 context.Error.WriteLine("error: no command given; try 'vfio-policy demo' or 'vfio-policy --help'");

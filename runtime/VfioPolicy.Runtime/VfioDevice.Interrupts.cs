@@ -335,25 +335,32 @@ namespace VfioPolicy.Runtime
         }
 
         /// <summary>
-        /// How many vectors of <paramref name="index"/> a VMM may set: what the kernel offers, capped by what the
-        /// consumer sees through the firewall (interrupt pin, MSI Multiple Message Capable, MSI-X table size), and 0 for
-        /// a capability the policy hides.
+        /// How many vectors of IRQ index <paramref name="index"/> <see cref="SetIrqs"/> accepts: what the kernel offers,
+        /// capped by what the consumer sees through the firewall (interrupt pin, MSI Multiple Message Capable, MSI-X
+        /// table size); 0 for a capability the policy hides or an index the device lacks.
         /// </summary>
-        private int VmmVectorLimit(int index)
+        public int VmmVectorLimit(int index)
         {
             if (index < 0 || index >= _irqs.Length || _irqs[index] is not { } irq)
             {
                 return 0;
             }
 
-            int visible = index switch
+            lock (Gate)
+            {
+                return Math.Min(irq.Count, ConsumerVisibleVectors(index));
+            }
+        }
+
+        private int ConsumerVisibleVectors(int index)
+        {
+            return index switch
             {
                 VfioConstants.IntxIrqIndex => ConsumerRegister(InterruptPinOffset, 1) != 0 ? 1 : 0,
                 VfioConstants.MsiIrqIndex => FindCapability(0x05) is { } msi ? 1 << (int)Math.Min((ConsumerRegister(msi.Info.Offset + 2, 2) >> 1) & 7, 5) : 0,
                 VfioConstants.MsixIrqIndex => FindCapability(0x11) is { } msix ? (int)(ConsumerRegister(msix.Info.Offset + 2, 2) & 0x7FF) + 1 : 0,
                 _ => 1,
             };
-            return Math.Min(irq.Count, visible);
         }
 
         /// <summary>ERR/REQ in VMM mode: the VMM's eventfd gets every event the runtime's own eventfd receives.</summary>

@@ -17,6 +17,7 @@ namespace VfioPolicy.Cli.Tests
         [InlineData("VfioPolicy.AccessModel", new string[0], new[] { "VfioPolicy.", "Sprache", "Microsoft.CodeAnalysis", "Tmds.LibC" })]
         [InlineData("VfioPolicy.Compiler", new[] { "VfioPolicy.Grammar", "VfioPolicy.AccessModel" }, new[] { "VfioPolicy.Cli", "vfio-policy", "Microsoft.CodeAnalysis", "Tmds.LibC" })]
         [InlineData("VfioPolicy.Runtime", new[] { "VfioPolicy.AccessModel", "Tmds.LibC" }, new[] { "VfioPolicy.", "Sprache", "Microsoft.CodeAnalysis" })]
+        [InlineData("VfioPolicy.VfioUser", new[] { "VfioPolicy.Runtime", "VfioPolicy.AccessModel", "Tmds.LibC" }, new[] { "VfioPolicy.", "Sprache", "Microsoft.CodeAnalysis" })]
         public void Assembly_references_only_the_layers_below_it(string assemblyName, string[] required, string[] forbiddenPrefixes)
         {
             string[] references = Assembly.Load(assemblyName).GetReferencedAssemblies().Select(a => a.Name ?? string.Empty).ToArray();

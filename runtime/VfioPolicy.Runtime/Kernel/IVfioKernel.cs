@@ -130,6 +130,9 @@ namespace VfioPolicy.Runtime.Kernel
         /// <summary>mmap (shared) of <paramref name="length"/> bytes of <paramref name="fd"/> at <paramref name="offset"/>; dispose to munmap.</summary>
         IMappedRange Map(int fd, long offset, long length, bool writable);
 
+        /// <summary>A second descriptor for the same open file (close-on-exec), as passing it over a socket gives the receiver.</summary>
+        int Duplicate(int fd);
+
         /// <summary>Creates a non-blocking eventfd with counter 0.</summary>
         int CreateEventFd();
 

@@ -489,6 +489,20 @@ namespace VfioPolicy.Runtime.Kernel
         }
 
         /// <inheritdoc />
+        public int Duplicate(int fd)
+        {
+            // SAFETY: no memory involved; the new descriptor is owned by the caller.
+            int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+            if (copy < 0)
+            {
+                throw VfioException.FromErrno("dup of " + NameOf(fd), errno);
+            }
+
+            _names[copy] = NameOf(fd);
+            return copy;
+        }
+
+        /// <inheritdoc />
         public int CreateEventFd()
         {
             // SAFETY: no memory involved; the descriptor is owned by the caller.

@@ -155,7 +155,7 @@ namespace VfioPolicy.Runtime.Simulation
         public void RaiseInterrupt(int vector) => Kernel.Raise(this, vector);
 
         /// <summary>The device drops its INTx line (its interrupt status was acknowledged).</summary>
-        public void DeassertIntx() => _intxAsserted = false;
+        public void DeassertIntx() => IntxAsserted = false;
 
         /// <summary>The kernel reports an AER error on the device (signals the ERR eventfd).</summary>
         public void ReportError() => Kernel.SignalNotification(ErrEventFd);
@@ -163,10 +163,15 @@ namespace VfioPolicy.Runtime.Simulation
         /// <summary>The host asks for the device back (signals the REQ eventfd).</summary>
         public void RequestRelease() => Kernel.SignalNotification(ReqEventFd);
 
+        /// <summary>The INTx line's level, shown in Status bit 3 (Interrupt Status, PCI 2.3) as real functions show it.</summary>
         internal bool IntxAsserted
         {
             get => _intxAsserted;
-            set => _intxAsserted = value;
+            set
+            {
+                _intxAsserted = value;
+                _config[0x06] = (byte)(value ? _config[0x06] | 0x08 : _config[0x06] & ~0x08);
+            }
         }
 
         private SimulatedVfioKernel Kernel => _kernel ?? throw new InvalidOperationException("The device is not attached to a SimulatedVfioKernel.");
@@ -223,7 +228,7 @@ namespace VfioPolicy.Runtime.Simulation
 
             PokeConfig(0x30, 4, 0);
             PokeConfig(0x04, 2, 0);
-            _intxAsserted = false;
+            IntxAsserted = false;
             PowerState = 0;
             ResetCount++;
             foreach (SimulatedBar? bar in Bars)

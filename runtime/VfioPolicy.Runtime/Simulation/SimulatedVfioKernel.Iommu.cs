@@ -365,6 +365,7 @@ namespace VfioPolicy.Runtime.Simulation
                 if (shareable)
                 {
                     memory.Fd = Add(new Descriptor(DescriptorKind.Memory, "memfd:vfiopolicy-dma") { Memory = memory });
+                    memory.Pin(); // the descriptor's hold on the memory
                 }
 
                 _allocations.Add(memory);
@@ -494,8 +495,7 @@ namespace VfioPolicy.Runtime.Simulation
                 memory.Disposed = true;
                 if (memory.Fd >= 0)
                 {
-                    _descriptors.Remove(memory.Fd);
-                    memory.Fd = -1;
+                    Close(memory.Fd); // the owner's memfd goes with it; duplicates and mappings keep the memory
                 }
 
                 memory.ReleaseIfDone();
@@ -678,12 +678,6 @@ namespace VfioPolicy.Runtime.Simulation
         {
             _pins--;
             ReleaseIfDone();
-        }
-
-        public void CloseFd()
-        {
-            // The memfd closed: what a mapping or the owner's mmap holds keeps the memory alive, as in Linux.
-            Fd = -1;
         }
 
         public void Dispose() => _kernel.DisposeMemory(this);

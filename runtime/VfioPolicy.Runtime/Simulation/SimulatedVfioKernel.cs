@@ -186,6 +186,23 @@ namespace VfioPolicy.Runtime.Simulation
                 }
 
                 _descriptors.Remove(fd);
+                if (descriptor.Kind == DescriptorKind.Memory && descriptor.Memory is { } memory)
+                {
+                    // An open memfd keeps its memory alive, as a mapping does (each descriptor holds a pin).
+                    if (memory.Fd == fd)
+                    {
+                        memory.Fd = -1;
+                    }
+
+                    memory.Unpin();
+                    return;
+                }
+
+                if (_descriptors.ContainsValue(descriptor))
+                {
+                    return; // a duplicate is still open: the file stays
+                }
+
                 switch (descriptor.Kind)
                 {
                     case DescriptorKind.Device when descriptor.Device is { } device:
@@ -214,9 +231,6 @@ namespace VfioPolicy.Runtime.Simulation
                         }
 
                         descriptor.AddressSpaces.Clear();
-                        break;
-                    case DescriptorKind.Memory:
-                        descriptor.Memory?.CloseFd();
                         break;
                 }
             }
@@ -741,6 +755,29 @@ namespace VfioPolicy.Runtime.Simulation
                 }
 
                 return new SimulatedMapping(this, device, bar, within, length);
+            }
+        }
+
+        /// <inheritdoc />
+        /// <remarks>Eventfds and memfds only: the copy shares the counter or the memory; closing one leaves the other working.</remarks>
+        public int Duplicate(int fd)
+        {
+            lock (_gate)
+            {
+                if (IsHostDescriptor(fd))
+                {
+                    return _host!.Duplicate(fd);
+                }
+
+                if (!_descriptors.TryGetValue(fd, out Descriptor? descriptor) || (descriptor.Kind != DescriptorKind.EventFd && descriptor.Kind != DescriptorKind.Memory))
+                {
+                    throw VfioException.FromErrno("dup of fd " + fd.ToString(CultureInfo.InvariantCulture), VfioConstants.EBADF);
+                }
+
+                int copy = _nextFd++;
+                _descriptors.Add(copy, descriptor);
+                descriptor.Memory?.Pin();
+                return copy;
             }
         }
 

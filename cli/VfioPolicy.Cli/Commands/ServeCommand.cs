@@ -1,0 +1,175 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.IO;
+using System.Runtime.InteropServices;
+using VfioPolicy.AccessModel.Audit;
+using VfioPolicy.AccessModel.Model;
+using VfioPolicy.Cli.Infrastructure;
+using VfioPolicy.Cli.Serving;
+using VfioPolicy.Runtime;
+using VfioPolicy.Runtime.Kernel;
+using VfioPolicy.Runtime.Simulation;
+using VfioPolicy.VfioUser.Server;
+using VfioPolicy.VfioUser.Transport;
+
+namespace VfioPolicy.Cli.Commands
+{
+    /// <summary>
+    /// <c>serve ADDRESS | --device DUMP, --policy P --socket PATH</c>: a vfio-user server that puts the policy between a
+    /// VMM (QEMU's <c>-device vfio-user-pci</c>, cloud-hypervisor's <c>--user-device</c>) and a device: a real one bound
+    /// to vfio-pci, or one simulated from a config dump. One client at a time; when it goes the device is cleaned and
+    /// reset, and the next may connect. SIGTERM and SIGINT end it cleanly.
+    /// </summary>
+    public static class ServeCommand
+    {
+        /// <summary>Builds the verb.</summary>
+        public static Command Create(CliContext context)
+        {
+            var address = new Argument<string?>("address") { Description = "PCI address of a device bound to vfio-pci (or use --device)", Arity = ArgumentArity.ZeroOrOne };
+            Option<string> policy = CommonOptions.Policy();
+            var socket = new Option<string>("--socket") { Description = "Path of the UNIX socket to listen on (created owner-only)", Required = true, HelpName = "PATH" };
+            Option<string> device = CommonOptions.Device();
+            device.Required = false;
+            device.Description = "Serve a device simulated from this config dump instead of a real one";
+            Option<string?> slot = CommonOptions.Slot();
+            var bar = new Option<string[]>("--bar") { Description = "With --device: BAR N's size, N=SIZE (0-5, 6 the ROM; e.g. 0=1M); repeatable", HelpName = "N=SIZE", AllowMultipleArgumentsPerToken = false };
+            var audit = new Option<string?>("--audit") { Description = "Append denied accesses, with their rules, to this file as JSON lines", HelpName = "FILE" };
+            var once = new Option<bool>("--once") { Description = "Serve one client, then exit" };
+            var command = new Command("serve", "Serve a device to a VMM over vfio-user, with the policy between them")
+            {
+                address,
+                policy,
+                socket,
+                device,
+                slot,
+                bar,
+                audit,
+                once,
+            };
+            command.SetAction(parseResult => Run(
+                context,
+                parseResult.GetValue(address),
+                parseResult.GetValue(policy)!,
+                parseResult.GetValue(socket)!,
+                parseResult.GetValue(device),
+                parseResult.GetValue(slot),
+                parseResult.GetValue(bar) ?? Array.Empty<string>(),
+                parseResult.GetValue(audit),
+                parseResult.GetValue(once)));
+            return command;
+        }
+
+        private static int Run(CliContext context, string? address, string policyPath, string socketPath, string? dump, string? slot, string[] bars, string? auditPath, bool once)
+        {
+            if ((address is null) == (dump is null))
+            {
+                throw new CommandFailedException("give either a device ADDRESS or --device DUMP");
+            }
+
+            if (dump is null && (bars.Length > 0 || slot is not null))
+            {
+                throw new CommandFailedException("--bar and --slot go with --device");
+            }
+
+            PolicyModel model = PolicyLoader.Load(context, policyPath);
+            var linux = new LinuxVfioKernel();
+            IVfioKernel kernel = linux;
+            string target = address ?? string.Empty;
+            if (dump is not null)
+            {
+                var sizes = new Dictionary<int, long>();
+                foreach (string text in bars)
+                {
+                    try
+                    {
+                        (int index, long size) = SimulatedDeviceFactory.ParseBar(text);
+                        sizes[index] = size;
+                    }
+                    catch (FormatException error)
+                    {
+                        throw new CommandFailedException(error.Message);
+                    }
+                }
+
+                LoadedDevice loaded = DeviceLoader.Load(context, dump, slot);
+                kernel = new SimulatedVfioKernel(linux, SimulatedDeviceFactory.Create(loaded.Image.Bytes, sizes));
+                target = SimulatedDeviceFactory.Address;
+            }
+
+            var sink = new BoundedAuditSink();
+            using StreamWriter? auditFile = auditPath is null ? null : new StreamWriter(context.Resolve(auditPath), append: true);
+            using AuditJsonLines? auditLog = auditFile is null ? null : new AuditJsonLines(sink, auditFile, TimeSpan.FromMilliseconds(200));
+            using VfioContainer container = VfioContainer.Create(kernel);
+            VfioDevice served;
+            try
+            {
+                served = container.OpenDevice(target, model, new VfioDeviceOptions { Audit = sink, Interrupts = VfioInterruptOwner.Vmm });
+            }
+            catch (VfioException error)
+            {
+                throw new CommandFailedException((error.Kind == VfioErrorKind.PolicyMismatch ? "refusing to serve: " : string.Empty) + error.Message);
+            }
+
+            var server = new VfioUserServer(served, new VfioUserServerOptions { Log = context.Error });
+            UnixSocketListener listener;
+            try
+            {
+                listener = UnixSocketListener.Listen(context.Resolve(socketPath), kernel);
+            }
+            catch (VfioException error)
+            {
+                throw new CommandFailedException(error.Message);
+            }
+
+            using (listener)
+            {
+                context.Output.WriteLine("serving " + (dump is null ? served.Address : "a device simulated from " + context.Display(context.Resolve(dump))) + " with policy \"" + served.Firewall.PolicyName + "\" on " + listener.Path);
+                context.Output.Flush();
+                var stop = new ShutdownSignal();
+                using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop.Handle))
+                using (PosixSignalRegistration.Create(PosixSignal.SIGINT, stop.Handle))
+                {
+                    while (!stop.Requested)
+                    {
+                        UnixSocketChannel? channel = listener.Accept(200);
+                        if (channel is null)
+                        {
+                            continue;
+                        }
+
+                        stop.Current = channel;
+                        VfioUserSessionResult result = server.Serve(channel);
+                        stop.Current = null;
+                        auditLog?.Flush();
+                        if (once)
+                        {
+                            break;
+                        }
+                    }
+                }
+
+                context.Error.WriteLine("vfio-user: stopped; " + sink.Recorded.ToString(System.Globalization.CultureInfo.InvariantCulture) + " denied accesses audited, " + sink.Dropped.ToString(System.Globalization.CultureInfo.InvariantCulture) + " dropped by the audit bounds");
+            }
+
+            return ExitCodes.Success;
+        }
+
+        /// <summary>SIGTERM/SIGINT: stop accepting, and end the current connection so its cleanup runs.</summary>
+        private sealed class ShutdownSignal
+        {
+            private volatile bool _requested;
+
+            public bool Requested => _requested;
+
+            public UnixSocketChannel? Current { get; set; }
+
+            public void Handle(PosixSignalContext signal)
+            {
+                signal.Cancel = true;
+                _requested = true;
+                Current?.Shutdown();
+            }
+        }
+    }
+}
