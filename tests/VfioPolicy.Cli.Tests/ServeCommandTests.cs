@@ -29,10 +29,11 @@ namespace VfioPolicy.Cli.Tests
         {
             string socket = Path.Combine(_folder, "edu.sock");
             string audit = Path.Combine(_folder, "audit.jsonl");
+            string saved = Path.Combine(_folder, "device-config.bin");
             var stdout = new StringWriter();
             var stderr = new StringWriter();
             Task<int> serving = Task.Run(() => Cli.Run(
-                new[] { "serve", "--device", "policies/dumps/qemu-edu.lspci-xxx.txt", "--policy", "policies/devices/qemu-edu.vfiopolicy", "--socket", socket, "--audit", audit, "--once" },
+                new[] { "serve", "--device", "policies/dumps/qemu-edu.lspci-xxx.txt", "--policy", "policies/devices/qemu-edu.vfiopolicy", "--socket", socket, "--audit", audit, "--save-config", saved, "--once" },
                 stdout,
                 stderr,
                 RepositoryPaths.Root));
@@ -48,6 +49,8 @@ namespace VfioPolicy.Cli.Tests
                 Assert.Equal(0x11e8_1234u, Config(client, 0, 4));
                 Write(client, 7, 0x04, BitConverter.GetBytes((ushort)0x0006));
                 Write(client, 7, 0x0f, new byte[] { 0x40 }); // BIST: denied, audited
+                Write(client, 7, 0x0c, new byte[] { 0x10 }); // cache line size: virtualized, the client reads it back ...
+                Assert.Equal(0x10u, Config(client, 0x0c, 1));
                 Assert.Equal(0x0100_00EDu, BinaryPrimitives.ReadUInt32LittleEndian(Read(client, 0, 0, 4)));
 
                 VfioUserClient.ThrowIfError(client.Request(VfioUserCommand.DeviceSetIrqs, new VfioUserSetIrqs(VfioUserSetIrqs.DataEventFd | VfioUserSetIrqs.ActionTrigger, 1, 0, 1, null).Encode(), new[] { eventFd }), "SET_IRQS");
@@ -76,6 +79,10 @@ namespace VfioPolicy.Cli.Tests
             string denied = Assert.Single(lines, l => l.Contains("\"event\":\"denied-write\"", StringComparison.Ordinal));
             Assert.Contains("\"offset\":15", denied, StringComparison.Ordinal);
             Assert.Contains("header-type0.vfiopolicy:", denied, StringComparison.Ordinal);
+            byte[] device = File.ReadAllBytes(saved); // ... and the device never saw it (the dump holds 0x00 there)
+            Assert.Equal(256, device.Length);
+            Assert.Equal(0x00, device[0x0c]);
+            Assert.Equal(new byte[] { 0x34, 0x12, 0xe8, 0x11 }, device.Take(4).ToArray());
             _kernel.Close(eventFd);
         }
 
@@ -94,7 +101,7 @@ namespace VfioPolicy.Cli.Tests
         [InlineData("serve 0000:01:00.0 --device policies/dumps/qemu-edu.lspci-xxx.txt --policy policies/strict.vfiopolicy --socket S", "give either a device ADDRESS or --device DUMP")]
         [InlineData("serve --device policies/dumps/qemu-edu.lspci-xxx.txt --bar 9=4K --policy policies/strict.vfiopolicy --socket S", "--bar takes N=SIZE")]
         [InlineData("serve --device policies/dumps/qemu-edu.lspci-xxx.txt --bar 0=3K --policy policies/strict.vfiopolicy --socket S", "must be a power of two")]
-        [InlineData("serve 0000:01:00.0 --bar 0=4K --policy policies/strict.vfiopolicy --socket S", "--bar and --slot go with --device")]
+        [InlineData("serve 0000:01:00.0 --bar 0=4K --policy policies/strict.vfiopolicy --socket S", "--bar, --slot and --save-config go with --device")]
         public void Bad_arguments_are_one_line_errors(string arguments, string expected)
         {
             CliRun run = CliRunner.Run(arguments.Replace("S", Path.Combine(_folder, "s.sock"), StringComparison.Ordinal).Split(' '));
@@ -119,7 +126,7 @@ namespace VfioPolicy.Cli.Tests
         private static uint Config(VfioUserClient client, ulong offset, int width)
         {
             byte[] data = Read(client, 7, offset, (uint)width);
-            return width == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(data) : BinaryPrimitives.ReadUInt16LittleEndian(data);
+            return width switch { 4 => BinaryPrimitives.ReadUInt32LittleEndian(data), 2 => BinaryPrimitives.ReadUInt16LittleEndian(data), _ => data[0] };
         }
 
         private static byte[] Read(VfioUserClient client, uint region, ulong offset, uint count)

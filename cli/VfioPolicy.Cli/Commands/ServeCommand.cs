@@ -36,6 +36,7 @@ namespace VfioPolicy.Cli.Commands
             var bar = new Option<string[]>("--bar") { Description = "With --device: BAR N's size, N=SIZE (0-5, 6 the ROM; e.g. 0=1M); repeatable", HelpName = "N=SIZE", AllowMultipleArgumentsPerToken = false };
             var audit = new Option<string?>("--audit") { Description = "Append denied accesses, with their rules, to this file as JSON lines", HelpName = "FILE" };
             var once = new Option<bool>("--once") { Description = "Serve one client, then exit" };
+            var saveConfig = new Option<string?>("--save-config") { Description = "With --device: each time a client leaves, before the device is reset, write the simulated function's own config space (what reached the device, not the client's view) to this file, as sysfs 'config' holds it", HelpName = "FILE" };
             var command = new Command("serve", "Serve a device to a VMM over vfio-user, with the policy between them")
             {
                 address,
@@ -46,6 +47,7 @@ namespace VfioPolicy.Cli.Commands
                 bar,
                 audit,
                 once,
+                saveConfig,
             };
             command.SetAction(parseResult => Run(
                 context,
@@ -56,26 +58,28 @@ namespace VfioPolicy.Cli.Commands
                 parseResult.GetValue(slot),
                 parseResult.GetValue(bar) ?? Array.Empty<string>(),
                 parseResult.GetValue(audit),
-                parseResult.GetValue(once)));
+                parseResult.GetValue(once),
+                parseResult.GetValue(saveConfig)));
             return command;
         }
 
-        private static int Run(CliContext context, string? address, string policyPath, string socketPath, string? dump, string? slot, string[] bars, string? auditPath, bool once)
+        private static int Run(CliContext context, string? address, string policyPath, string socketPath, string? dump, string? slot, string[] bars, string? auditPath, bool once, string? saveConfigPath)
         {
             if ((address is null) == (dump is null))
             {
                 throw new CommandFailedException("give either a device ADDRESS or --device DUMP");
             }
 
-            if (dump is null && (bars.Length > 0 || slot is not null))
+            if (dump is null && (bars.Length > 0 || slot is not null || saveConfigPath is not null))
             {
-                throw new CommandFailedException("--bar and --slot go with --device");
+                throw new CommandFailedException("--bar, --slot and --save-config go with --device");
             }
 
             PolicyModel model = PolicyLoader.Load(context, policyPath);
             var linux = new LinuxVfioKernel();
             IVfioKernel kernel = linux;
             string target = address ?? string.Empty;
+            SimulatedPciDevice? simulated = null;
             if (dump is not null)
             {
                 var sizes = new Dictionary<int, long>();
@@ -93,7 +97,8 @@ namespace VfioPolicy.Cli.Commands
                 }
 
                 LoadedDevice loaded = DeviceLoader.Load(context, dump, slot);
-                kernel = new SimulatedVfioKernel(linux, SimulatedDeviceFactory.Create(loaded.Image.Bytes, sizes));
+                simulated = SimulatedDeviceFactory.Create(loaded.Image.Bytes, sizes);
+                kernel = new SimulatedVfioKernel(linux, simulated);
                 target = SimulatedDeviceFactory.Address;
             }
 
@@ -111,7 +116,12 @@ namespace VfioPolicy.Cli.Commands
                 throw new CommandFailedException((error.Kind == VfioErrorKind.PolicyMismatch ? "refusing to serve: " : string.Empty) + error.Message);
             }
 
-            var server = new VfioUserServer(served, new VfioUserServerOptions { Log = context.Error });
+            string? savedConfig = saveConfigPath is null ? null : context.Resolve(saveConfigPath);
+            var server = new VfioUserServer(served, new VfioUserServerOptions
+            {
+                Log = context.Error,
+                ClientLeft = simulated is null || savedConfig is null ? null : _ => SaveConfig(savedConfig, simulated.Config),
+            });
             UnixSocketListener listener;
             try
             {
@@ -153,6 +163,22 @@ namespace VfioPolicy.Cli.Commands
             }
 
             return ExitCodes.Success;
+        }
+
+        /// <summary>Writes the image whole or not at all: a reader never sees half a config space.</summary>
+        private static void SaveConfig(string path, ReadOnlySpan<byte> config)
+        {
+            string temporary = path + ".tmp";
+            try
+            {
+                File.WriteAllBytes(temporary, config.ToArray());
+                File.Move(temporary, path, overwrite: true);
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                File.Delete(temporary);
+                throw new CommandFailedException("writing the config space to " + path + ": " + error.Message);
+            }
         }
 
         /// <summary>SIGTERM/SIGINT: stop accepting, and end the current connection so its cleanup runs.</summary>

@@ -26,6 +26,12 @@ namespace VfioPolicy.VfioUser.Server
 
         /// <summary>One line per connection, disconnection and refused message; null: silent.</summary>
         public TextWriter? Log { get; init; }
+
+        /// <summary>
+        /// Called when a connection has ended, before its clean-up (interrupts, DMA, reset): the device still holds
+        /// what the client did to it. For forensics and tests; an exception it throws is logged and the clean-up runs.
+        /// </summary>
+        public Action<VfioDevice>? ClientLeft { get; init; }
     }
 
     /// <summary>Why a connection ended, and what it did.</summary>
@@ -141,6 +147,18 @@ namespace VfioPolicy.VfioUser.Server
                 }
                 finally
                 {
+                    if (_server._options.ClientLeft is { } clientLeft)
+                    {
+                        try
+                        {
+                            clientLeft(_device);
+                        }
+                        catch (Exception error) when (error is not OutOfMemoryException)
+                        {
+                            _server.Log("vfio-user: the client-left hook failed: " + error.Message);
+                        }
+                    }
+
                     CleanUp();
                 }
 
