@@ -54,7 +54,7 @@ namespace VfioPolicy.Runtime
 
         private long TableEnd => TableOffset + _table.Length;
 
-        private long PbaEnd => PbaOffset + (_pending.Length * 8);
+        public long PbaEnd => PbaOffset + (_pending.Length * 8);
 
         /// <summary>Every vector masked, addresses and data 0, nothing pending: the state after a function reset.</summary>
         public void Reset()

@@ -70,6 +70,14 @@ namespace VfioPolicy.Runtime
         /// <summary>Every range of the BAR and how it is reached, in offset order.</summary>
         public IReadOnlyList<BarRange> Layout { get; private set; } = Array.Empty<BarRange>();
 
+        /// <summary>
+        /// The page-aligned areas an untrusted client of a server may map itself (through
+        /// <see cref="VfioDevice.OpenBarForClient"/>): what the kernel lets be mapped, less every page that holds the
+        /// MSI-X table or PBA (even where the kernel would map them: a client must not program the real table) and every
+        /// page of a config mirror window the policy declares in this BAR. Empty for I/O BARs and the ROM.
+        /// </summary>
+        public IReadOnlyList<VfioSparseArea> ClientMappableAreas { get; private set; } = Array.Empty<VfioSparseArea>();
+
         /// <summary>Areas the region offered for mmap that the kernel refused; they are trapped instead.</summary>
         public IReadOnlyList<VfioException> MapFailures => _mapFailures;
 
@@ -168,21 +176,35 @@ namespace VfioPolicy.Runtime
         /// are mapped too, so registers sharing a page with them run at mapped speed; the structures' own bytes are
         /// still emulated, because every access checks them first.
         /// </summary>
-        internal void MapAllowedAreas(IVfioKernel kernel, int deviceFd)
+        internal void MapAllowedAreas(IVfioKernel kernel, int deviceFd, IEnumerable<(long Start, long End)> mirrors)
         {
             long pageSize = kernel.PageSize;
+            (long Start, long End) Pages((long Start, long End) range) => (range.Start & ~(pageSize - 1), (range.End + pageSize - 1) & ~(pageSize - 1));
             var emulated = new List<(long Start, long End)>();
             var excluded = new List<(long Start, long End)>();
+            var clientExcluded = new List<(long Start, long End)>();
             if (Msix is not null)
             {
                 foreach ((long start, long end) in Msix.RangesIn(Index))
                 {
                     emulated.Add((start, end));
+                    clientExcluded.Add(Pages((start, end)));
                     if (!Region.MsixMappable)
                     {
-                        excluded.Add((start & ~(pageSize - 1), (end + pageSize - 1) & ~(pageSize - 1)));
+                        excluded.Add(Pages((start, end)));
                     }
                 }
+            }
+
+            if (Msix is not null && Msix.PbaBar == Index)
+            {
+                // The runtime may leave the PBA to the hardware, but a client's own mapping gets neither structure.
+                clientExcluded.Add(Pages((Msix.PbaOffset, Msix.PbaEnd)));
+            }
+
+            foreach ((long start, long end) in mirrors)
+            {
+                clientExcluded.Add(Pages((start, end)));
             }
 
             var mapped = new List<(long Start, long End)>();
@@ -219,6 +241,19 @@ namespace VfioPolicy.Runtime
             }
 
             Layout = BuildLayout(granted, emulated);
+            var client = new List<VfioSparseArea>();
+            foreach ((long start, long end) in mapped)
+            {
+                foreach ((long s, long e) in Subtract(start, end, clientExcluded))
+                {
+                    if (e > s)
+                    {
+                        client.Add(new VfioSparseArea(s, e - s));
+                    }
+                }
+            }
+
+            ClientMappableAreas = client;
         }
 
         internal void Unmap()

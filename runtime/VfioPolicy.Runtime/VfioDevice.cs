@@ -73,6 +73,9 @@ namespace VfioPolicy.Runtime
         private IConfigSpaceFirewall _firewall = null!;
         private IShadowAccess _shadow = null!;
         private uint _consumerCommand;
+
+        /// <summary>The policy's config mirror windows: never offered to a client's own mappings.</summary>
+        private AccessModel.Model.ConfigMirror[] _mirrors = Array.Empty<AccessModel.Model.ConfigMirror>();
         private MsixTable? _msix;
         private Thread? _monitor;
         private volatile bool _closed;
@@ -147,6 +150,28 @@ namespace VfioPolicy.Runtime
 
         /// <summary>The chain walk's and binder's warnings.</summary>
         public IReadOnlyList<string> Warnings => Binding.Warnings;
+
+        /// <summary>
+        /// A descriptor an untrusted client may mmap to reach BAR <paramref name="index"/> directly, and the areas it may
+        /// map (<see cref="VfioBar.ClientMappableAreas"/>); the caller owns the descriptor. Null when nothing of the BAR
+        /// may be mapped by a client (I/O, the ROM, MSI-X only, no such BAR). Accesses through such a mapping bypass the
+        /// runtime: no decode gating, no power-state blocking, and the mapping survives resets; callers offer it only
+        /// where that is acceptable (docs/serving.md).
+        /// </summary>
+        /// <exception cref="VfioException">The kernel has no such descriptor for the BAR.</exception>
+        public (int Fd, IReadOnlyList<VfioSparseArea> Areas)? OpenBarForClient(int index)
+        {
+            lock (Gate)
+            {
+                ThrowIfClosed();
+                if (index < 0 || index > 5 || _bars[index] is not { IsIo: false, IsRom: false } bar || bar.ClientMappableAreas.Count == 0)
+                {
+                    return null;
+                }
+
+                return (_kernel.OpenBarFile(_deviceFd, index), bar.ClientMappableAreas);
+            }
+        }
 
         /// <summary>The implemented BARs and the ROM, in index order.</summary>
         public IReadOnlyList<VfioBar> Bars => _bars.Where(b => b is not null).Select(b => b!).ToArray();
@@ -512,6 +537,7 @@ namespace VfioPolicy.Runtime
             }
 
             Binding = DeviceBinder.Bind(model, config);
+            _mirrors = model.Mirrors.ToArray();
             Audit = options.Audit ?? new AccessModel.Simulation.RecordingAuditSink();
             for (int i = 0; i < 6; i++)
             {
@@ -609,7 +635,7 @@ namespace VfioPolicy.Runtime
                 uint typeBits = index == VfioConstants.RomRegionIndex ? 0 : (_hostBarRegisters[index] & 1) != 0 ? _hostBarRegisters[index] & 0x3 : _hostBarRegisters[index] & 0xF;
                 var bar = new VfioBar(this, region, typeBits, _msix is not null && (_msix.TableBar == index || _msix.PbaBar == index) ? _msix : null);
                 _bars[index] = bar;
-                bar.MapAllowedAreas(_kernel, _deviceFd);
+                bar.MapAllowedAreas(_kernel, _deviceFd, _mirrors.Where(m => m.Bar == index).Select(m => (m.Offset, m.Offset + (long)m.Size)));
             }
         }
 

@@ -73,3 +73,13 @@ check intx-counted "$(awk '/uio_pci_generic/ { print $2 }' /proc/interrupts)" 2
 if [ "$round" = 1 ]; then
     check interrupt-status-acknowledged "$(devmem $((bar0 + 0x24)) 32)" 0x00000000
 fi
+
+# Round 3 (serve --mmap-bars --bar 2=64K): BAR 2 is plain memory the client maps itself (QEMU mmaps the descriptor
+# the server handed over); a pattern written by the guest reads back, and the host checks the server handed it out.
+if [ "$round" = 3 ]; then
+    bar2=$(( $(sed -n 3p $dev/resource | cut -d' ' -f1) ))
+    check bar2-sized "$(( $(sed -n 3p $dev/resource | cut -d' ' -f2) - bar2 + 1 ))" 65536
+    devmem $((bar2 + 0x10)) 32 0x12345678
+    devmem $((bar2 + 0xfffc)) 32 0xcafef00d
+    check bar2-mapped-reads-back "$(devmem $((bar2 + 0x10)) 32):$(devmem $((bar2 + 0xfffc)) 32)" 0x12345678:0xCAFEF00D
+fi

@@ -113,6 +113,23 @@ check server-survives-the-first-client "$(ok kill -0 "$server")" "serve exited: 
 
 guest second 2
 
+# A third client with BAR mapping on (a server of its own: after handing out mappings it serves no one else).
+mkdir -p "$WORK/sock3"
+socket3="$WORK/sock3/edu.sock"
+setsid dotnet "$cli" serve --device "$dump" --policy "$HERE/edu-stage.vfiopolicy" --socket "$socket3" --bar 2=64K \
+  --mmap-bars > "$WORK/serve-mapped.log" 2>&1 < /dev/null &
+mapped_server=$!
+for _ in $(seq 1 200); do [[ -S $socket3 ]] && break; sleep 0.1; done
+socket_saved=$socket
+socket=$socket3
+guest mapped 3
+socket=$socket_saved
+for _ in $(seq 1 100); do kill -0 "$mapped_server" 2>/dev/null || break; sleep 0.1; done
+check mapped-server-stops-after-its-client "$(ok grep -q 'was given BAR mappings that outlive it; stopping' "$WORK/serve-mapped.log")" \
+  "$(tail -3 "$WORK/serve-mapped.log")"
+check mapped-server-exited "$(ok sh -c "! kill -0 $mapped_server 2>/dev/null")" "serve --mmap-bars still runs"
+kill -KILL "$mapped_server" 2>/dev/null || true
+
 log "SIGTERM to serve"
 kill -TERM "$server"
 rc=0

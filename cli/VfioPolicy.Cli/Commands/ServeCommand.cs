@@ -36,6 +36,7 @@ namespace VfioPolicy.Cli.Commands
             var bar = new Option<string[]>("--bar") { Description = "With --device: BAR N's size, N=SIZE (0-5, 6 the ROM; e.g. 0=1M); repeatable", HelpName = "N=SIZE", AllowMultipleArgumentsPerToken = false };
             var audit = new Option<string?>("--audit") { Description = "Append denied accesses, with their rules, to this file as JSON lines", HelpName = "FILE" };
             var once = new Option<bool>("--once") { Description = "Serve one client, then exit" };
+            var mapBars = new Option<bool>("--mmap-bars") { Description = "Let the client map memory BARs where the policy allows (not the MSI-X table or PBA pages, not a config mirror); default: every BAR access is trapped and checked" };
             var saveConfig = new Option<string?>("--save-config") { Description = "With --device: each time a client leaves, before the device is reset, write the simulated function's own config space (what reached the device, not the client's view) to this file, as sysfs 'config' holds it", HelpName = "FILE" };
             var command = new Command("serve", "Serve a device to a VMM over vfio-user, with the policy between them")
             {
@@ -48,6 +49,7 @@ namespace VfioPolicy.Cli.Commands
                 audit,
                 once,
                 saveConfig,
+                mapBars,
             };
             command.SetAction(parseResult => Run(
                 context,
@@ -59,11 +61,12 @@ namespace VfioPolicy.Cli.Commands
                 parseResult.GetValue(bar) ?? Array.Empty<string>(),
                 parseResult.GetValue(audit),
                 parseResult.GetValue(once),
-                parseResult.GetValue(saveConfig)));
+                parseResult.GetValue(saveConfig),
+                parseResult.GetValue(mapBars)));
             return command;
         }
 
-        private static int Run(CliContext context, string? address, string policyPath, string socketPath, string? dump, string? slot, string[] bars, string? auditPath, bool once, string? saveConfigPath)
+        private static int Run(CliContext context, string? address, string policyPath, string socketPath, string? dump, string? slot, string[] bars, string? auditPath, bool once, string? saveConfigPath, bool mapBars)
         {
             if ((address is null) == (dump is null))
             {
@@ -80,89 +83,119 @@ namespace VfioPolicy.Cli.Commands
             IVfioKernel kernel = linux;
             string target = address ?? string.Empty;
             SimulatedPciDevice? simulated = null;
-            if (dump is not null)
-            {
-                var sizes = new Dictionary<int, long>();
-                foreach (string text in bars)
-                {
-                    try
-                    {
-                        (int index, long size) = SimulatedDeviceFactory.ParseBar(text);
-                        sizes[index] = size;
-                    }
-                    catch (FormatException error)
-                    {
-                        throw new CommandFailedException(error.Message);
-                    }
-                }
-
-                LoadedDevice loaded = DeviceLoader.Load(context, dump, slot);
-                simulated = SimulatedDeviceFactory.Create(loaded.Image.Bytes, sizes);
-                kernel = new SimulatedVfioKernel(linux, simulated);
-                target = SimulatedDeviceFactory.Address;
-            }
-
-            var sink = new BoundedAuditSink();
-            using StreamWriter? auditFile = auditPath is null ? null : new StreamWriter(context.Resolve(auditPath), append: true);
-            using AuditJsonLines? auditLog = auditFile is null ? null : new AuditJsonLines(sink, auditFile, TimeSpan.FromMilliseconds(200));
-            using VfioContainer container = VfioContainer.Create(kernel);
-            VfioDevice served;
+            var barMemory = new List<IHostMemory>();
             try
             {
-                served = container.OpenDevice(target, model, new VfioDeviceOptions { Audit = sink, Interrupts = VfioInterruptOwner.Vmm });
+                return Serve();
             }
-            catch (VfioException error)
+            finally
             {
-                throw new CommandFailedException((error.Kind == VfioErrorKind.PolicyMismatch ? "refusing to serve: " : string.Empty) + error.Message);
-            }
-
-            string? savedConfig = saveConfigPath is null ? null : context.Resolve(saveConfigPath);
-            var server = new VfioUserServer(served, new VfioUserServerOptions
-            {
-                Log = context.Error,
-                ClientLeft = simulated is null || savedConfig is null ? null : _ => SaveConfig(savedConfig, simulated.Config),
-            });
-            UnixSocketListener listener;
-            try
-            {
-                listener = UnixSocketListener.Listen(context.Resolve(socketPath), kernel);
-            }
-            catch (VfioException error)
-            {
-                throw new CommandFailedException(error.Message);
-            }
-
-            using (listener)
-            {
-                context.Output.WriteLine("serving " + (dump is null ? served.Address : "a device simulated from " + context.Display(context.Resolve(dump))) + " with policy \"" + served.Firewall.PolicyName + "\" on " + listener.Path);
-                context.Output.Flush();
-                var stop = new ShutdownSignal();
-                using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop.Handle))
-                using (PosixSignalRegistration.Create(PosixSignal.SIGINT, stop.Handle))
+                foreach (IHostMemory memory in barMemory)
                 {
-                    while (!stop.Requested)
-                    {
-                        UnixSocketChannel? channel = listener.Accept(200);
-                        if (channel is null)
-                        {
-                            continue;
-                        }
+                    memory.Dispose();
+                }
+            }
 
-                        stop.Current = channel;
-                        VfioUserSessionResult result = server.Serve(channel);
-                        stop.Current = null;
-                        auditLog?.Flush();
-                        if (once)
+            int Serve()
+            {
+                if (dump is not null)
+                {
+                    var sizes = new Dictionary<int, long>();
+                    foreach (string text in bars)
+                    {
+                        try
                         {
-                            break;
+                            (int index, long size) = SimulatedDeviceFactory.ParseBar(text);
+                            sizes[index] = size;
+                        }
+                        catch (FormatException error)
+                        {
+                            throw new CommandFailedException(error.Message);
                         }
                     }
+
+                    LoadedDevice loaded = DeviceLoader.Load(context, dump, slot);
+                    simulated = SimulatedDeviceFactory.Create(loaded.Image.Bytes, sizes, size =>
+                    {
+                        IHostMemory memory = linux.AllocateMemory(size, shareable: true);
+                        barMemory.Add(memory);
+                        return memory;
+                    });
+                    kernel = new SimulatedVfioKernel(linux, simulated);
+                    target = SimulatedDeviceFactory.Address;
                 }
 
-                context.Error.WriteLine("vfio-user: stopped; " + sink.Recorded.ToString(System.Globalization.CultureInfo.InvariantCulture) + " denied accesses audited, " + sink.Dropped.ToString(System.Globalization.CultureInfo.InvariantCulture) + " dropped by the audit bounds");
-            }
+                var sink = new BoundedAuditSink();
+                using StreamWriter? auditFile = auditPath is null ? null : new StreamWriter(context.Resolve(auditPath), append: true);
+                using AuditJsonLines? auditLog = auditFile is null ? null : new AuditJsonLines(sink, auditFile, TimeSpan.FromMilliseconds(200));
+                using VfioContainer container = VfioContainer.Create(kernel);
+                VfioDevice served;
+                try
+                {
+                    served = container.OpenDevice(target, model, new VfioDeviceOptions { Audit = sink, Interrupts = VfioInterruptOwner.Vmm });
+                }
+                catch (VfioException error)
+                {
+                    throw new CommandFailedException((error.Kind == VfioErrorKind.PolicyMismatch ? "refusing to serve: " : string.Empty) + error.Message);
+                }
 
-            return ExitCodes.Success;
+                string? savedConfig = saveConfigPath is null ? null : context.Resolve(saveConfigPath);
+                var server = new VfioUserServer(served, new VfioUserServerOptions
+                {
+                    Log = context.Error,
+                    MapBars = mapBars,
+                    ClientLeft = simulated is null || savedConfig is null ? null : _ => SaveConfig(savedConfig, simulated.Config),
+                });
+                UnixSocketListener listener;
+                try
+                {
+                    listener = UnixSocketListener.Listen(context.Resolve(socketPath), kernel);
+                }
+                catch (VfioException error)
+                {
+                    throw new CommandFailedException(error.Message);
+                }
+
+                using (listener)
+                {
+                    context.Output.WriteLine("serving " + (dump is null ? served.Address : "a device simulated from " + context.Display(context.Resolve(dump))) + " with policy \"" + served.Firewall.PolicyName + "\" on " + listener.Path);
+                    context.Output.Flush();
+                    var stop = new ShutdownSignal();
+                    using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop.Handle))
+                    using (PosixSignalRegistration.Create(PosixSignal.SIGINT, stop.Handle))
+                    {
+                        while (!stop.Requested)
+                        {
+                            UnixSocketChannel? channel = listener.Accept(200);
+                            if (channel is null)
+                            {
+                                continue;
+                            }
+
+                            stop.Current = channel;
+                            VfioUserSessionResult result = server.Serve(channel);
+                            stop.Current = null;
+                            auditLog?.Flush();
+                            if (once)
+                            {
+                                break;
+                            }
+
+                            if (result.BarMappingsGiven > 0)
+                            {
+                                // The client may still hold those mappings, and no process can revoke them: a next client
+                                // would share the BARs with it. A supervisor (systemd Restart=) starts a fresh server.
+                                context.Error.WriteLine("vfio-user: the client was given BAR mappings that outlive it; stopping instead of serving another client (--mmap-bars)");
+                                break;
+                            }
+                        }
+                    }
+
+                    context.Error.WriteLine("vfio-user: stopped; " + sink.Recorded.ToString(System.Globalization.CultureInfo.InvariantCulture) + " denied accesses audited, " + sink.Dropped.ToString(System.Globalization.CultureInfo.InvariantCulture) + " dropped by the audit bounds");
+                }
+
+                return ExitCodes.Success;
+            }
         }
 
         /// <summary>Writes the image whole or not at all: a reader never sees half a config space.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using VfioPolicy.Runtime.Kernel;
 using VfioPolicy.Runtime.Simulation;
 
 namespace VfioPolicy.Cli.Serving
@@ -42,8 +43,11 @@ namespace VfioPolicy.Cli.Serving
             return (index, value * unit);
         }
 
-        /// <summary>Builds the function from <paramref name="config"/> (256 or 4096 bytes).</summary>
-        public static SimulatedPciDevice Create(byte[] config, IReadOnlyDictionary<int, long> barSizes)
+        /// <summary>
+        /// Builds the function from <paramref name="config"/> (256 or 4096 bytes). With <paramref name="allocate"/>,
+        /// plain-memory BARs live in the shareable memory it returns (the caller owns it), so a client can map them.
+        /// </summary>
+        public static SimulatedPciDevice Create(byte[] config, IReadOnlyDictionary<int, long> barSizes, Func<long, IHostMemory>? allocate = null)
         {
             var device = new SimulatedPciDevice(Address, config);
             bool edu = Word(config, 0) == 0x1234 && Word(config, 2) == 0x11e8;
@@ -56,7 +60,8 @@ namespace VfioPolicy.Cli.Serving
                 if (register != 0 || barSizes.ContainsKey(index))
                 {
                     long size = barSizes.TryGetValue(index, out long given) ? given : edu && index == 0 ? 0x100000 : Estimate(address, io ? 4 : 4096);
-                    device.Bars[index] = new SimulatedBar(size, mappable: !io, model: edu && index == 0 ? new SimulatedEduModel() : null);
+                    bool modelled = edu && index == 0;
+                    device.Bars[index] = new SimulatedBar(size, mappable: !io, model: modelled ? new SimulatedEduModel() : null, backing: io || modelled ? null : allocate?.Invoke(size));
                 }
 
                 if (wide)

@@ -130,6 +130,14 @@ namespace VfioPolicy.Runtime.Kernel
         /// <summary>mmap (shared) of <paramref name="length"/> bytes of <paramref name="fd"/> at <paramref name="offset"/>; dispose to munmap.</summary>
         IMappedRange Map(int fd, long offset, long length, bool writable);
 
+        /// <summary>
+        /// A new descriptor whose mmap, from offset 0, reaches memory BAR <paramref name="barIndex"/> (0 to 5) of the
+        /// device behind <paramref name="deviceFd"/> and nothing else: what a server may hand an untrusted process so it
+        /// maps the BAR without the VFIO device descriptor, which would also reach config space. The caller owns it.
+        /// </summary>
+        /// <exception cref="VfioException">The kernel offers no such descriptor for this BAR.</exception>
+        int OpenBarFile(int deviceFd, int barIndex);
+
         /// <summary>A second descriptor for the same open file (close-on-exec), as passing it over a socket gives the receiver.</summary>
         int Duplicate(int fd);
 
@@ -144,7 +152,8 @@ namespace VfioPolicy.Runtime.Kernel
 
         /// <summary>
         /// Waits up to <paramref name="timeoutMilliseconds"/> (-1: forever) until one of <paramref name="fds"/> is readable;
-        /// sets <paramref name="ready"/>[i] for each readable one and returns how many are.
+        /// sets <paramref name="ready"/>[i] for each readable one and returns how many are (0, early, when a signal
+        /// interrupts the wait).
         /// </summary>
         int Poll(ReadOnlySpan<int> fds, int timeoutMilliseconds, Span<bool> ready);
     }

@@ -20,6 +20,9 @@ namespace VfioPolicy.Runtime.Kernel
     {
         private readonly ConcurrentDictionary<int, string> _names = new ConcurrentDictionary<int, string>();
 
+        /// <summary>Device descriptors and the PCI address (or cdev path) they were opened by, for <see cref="OpenBarFile"/>.</summary>
+        private readonly ConcurrentDictionary<int, string> _deviceAddresses = new ConcurrentDictionary<int, string>();
+
         /// <inheritdoc />
         public int Open(string path)
         {
@@ -35,6 +38,11 @@ namespace VfioPolicy.Runtime.Kernel
                 }
 
                 _names[fd] = path;
+                if (path.StartsWith("/dev/vfio/devices/", StringComparison.Ordinal))
+                {
+                    _deviceAddresses[fd] = path;
+                }
+
                 return fd;
             }
         }
@@ -43,6 +51,7 @@ namespace VfioPolicy.Runtime.Kernel
         public void Close(int fd)
         {
             _names.TryRemove(fd, out _);
+            _deviceAddresses.TryRemove(fd, out _);
 
             // SAFETY: closes a descriptor this kernel handed out; the caller owns it and never uses it again.
             close(fd);
@@ -128,6 +137,7 @@ namespace VfioPolicy.Runtime.Kernel
                 // SAFETY: p is a pinned NUL-terminated device name; the returned descriptor is owned by the caller.
                 int fd = Check(ioctl(groupFd, VfioAbi.GroupGetDeviceFd, p), "VFIO_GROUP_GET_DEVICE_FD (" + deviceName + ")", groupFd);
                 _names[fd] = "VFIO device " + deviceName;
+                _deviceAddresses[fd] = deviceName;
                 return fd;
             }
         }
@@ -489,6 +499,35 @@ namespace VfioPolicy.Runtime.Kernel
         }
 
         /// <inheritdoc />
+        /// <remarks>
+        /// The device's sysfs <c>resourceN</c> file: mmap of it maps that BAR only, and read/write of a memory BAR's file
+        /// is refused by the kernel. A device opened through its cdev (/dev/vfio/devices/vfioN) is found through
+        /// /sys/class/vfio-dev/vfioN/device. Kernels with strict I/O memory checks may refuse the mmap of a BAR that
+        /// vfio-pci claimed; the caller learns that when it maps.
+        /// </remarks>
+        public int OpenBarFile(int deviceFd, int barIndex)
+        {
+            if (barIndex < 0 || barIndex > 5)
+            {
+                throw VfioException.FromErrno("open the BAR file of " + NameOf(deviceFd), VfioConstants.EINVAL);
+            }
+
+            string? address = _deviceAddresses.TryGetValue(deviceFd, out string? known) ? known : null;
+            if (address is null)
+            {
+                throw new VfioException(VfioErrorKind.InvalidAccess, "open the BAR file of " + NameOf(deviceFd), VfioConstants.EBADF, "the descriptor is no VFIO device this kernel seam opened");
+            }
+
+            if (address.StartsWith("/dev/vfio/devices/", StringComparison.Ordinal))
+            {
+                string? device = ReadLink("/sys/class/vfio-dev/" + address.Substring("/dev/vfio/devices/".Length) + "/device");
+                address = device is null ? address : System.IO.Path.GetFileName(device);
+            }
+
+            return Open("/sys/bus/pci/devices/" + address + "/resource" + barIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        /// <inheritdoc />
         public int Duplicate(int fd)
         {
             // SAFETY: no memory involved; the new descriptor is owned by the caller.
@@ -559,20 +598,22 @@ namespace VfioPolicy.Runtime.Kernel
                 set[i].revents = 0;
             }
 
-            int result;
-            while (true)
-            {
-                // SAFETY: set holds exactly fds.Length pollfd entries on the stack, alive for the call.
-                result = poll(set, (ulong_t)(ulong)fds.Length, timeoutMilliseconds);
-                if (result >= 0 || errno != 4 /* EINTR: a signal, not an error */)
-                {
-                    break;
-                }
-            }
-
+            // SAFETY: set holds exactly fds.Length pollfd entries on the stack, alive for the call.
+            int result = poll(set, (ulong_t)(ulong)fds.Length, timeoutMilliseconds);
             if (result < 0)
             {
-                throw VfioException.FromErrno("poll", errno);
+                // errno is read once: a second read may see what the runtime's own signal handling left there.
+                int error = errno;
+                if (error == VfioConstants.EINTR || error == 0)
+                {
+                    // A signal (SIGTERM, say) interrupted the wait: report nothing ready, so the caller can look at
+                    // why it was woken before it waits again. errno 0 was seen here on SIGTERM (the runtime's own
+                    // signal handling runs in between); a real failure is reported again by the next poll.
+                    ready.Slice(0, fds.Length).Clear();
+                    return 0;
+                }
+
+                throw VfioException.FromErrno("poll", error);
             }
 
             for (int i = 0; i < fds.Length; i++)

@@ -20,10 +20,14 @@ namespace VfioPolicy.Runtime.Simulation
     /// <summary>One simulated BAR (or the ROM): its size, how VFIO offers it, and its contents.</summary>
     public sealed class SimulatedBar
     {
-        private readonly byte[] _memory;
+        private readonly byte[]? _memory;
 
-        /// <summary>Creates a BAR of <paramref name="size"/> bytes (a power of two), mappable unless said otherwise.</summary>
-        public SimulatedBar(long size, bool mappable = true, ISimulatedBarModel? model = null)
+        /// <summary>
+        /// Creates a BAR of <paramref name="size"/> bytes (a power of two), mappable unless said otherwise. With
+        /// <paramref name="backing"/> (shareable memory of at least that size, which the BAR does not own) its contents
+        /// live there, so another process can map them through <see cref="IVfioKernel.OpenBarFile"/>.
+        /// </summary>
+        public SimulatedBar(long size, bool mappable = true, ISimulatedBarModel? model = null, IHostMemory? backing = null)
         {
             if (size <= 0 || (size & (size - 1)) != 0 || size > (1L << 24))
             {
@@ -33,8 +37,17 @@ namespace VfioPolicy.Runtime.Simulation
             Size = size;
             Mappable = mappable;
             Model = model;
-            _memory = new byte[size];
+            if (backing is not null && (backing.Length < size || backing.Fd < 0))
+            {
+                throw new ArgumentException("The backing must be shareable memory of at least the BAR's size.", nameof(backing));
+            }
+
+            Backing = backing;
+            _memory = backing is null ? new byte[size] : null;
         }
+
+        /// <summary>Shareable memory holding the BAR's contents, or null (private memory).</summary>
+        public IHostMemory? Backing { get; }
 
         /// <summary>Size in bytes.</summary>
         public long Size { get; }
@@ -58,7 +71,7 @@ namespace VfioPolicy.Runtime.Simulation
         public int TrappedAccesses { get; internal set; }
 
         /// <summary>The BAR's memory (bytes no model register claims).</summary>
-        public Span<byte> Memory => _memory;
+        public unsafe Span<byte> Memory => _memory ?? new Span<byte>((void*)Backing!.Address, (int)Size);
 
         internal ulong Read(SimulatedPciDevice device, long offset, int width)
         {
@@ -68,9 +81,10 @@ namespace VfioPolicy.Runtime.Simulation
             }
 
             ulong result = 0;
+            Span<byte> memory = Memory;
             for (int b = width - 1; b >= 0; b--)
             {
-                result = (result << 8) | _memory[offset + b];
+                result = (result << 8) | memory[(int)offset + b];
             }
 
             return result;
@@ -83,9 +97,10 @@ namespace VfioPolicy.Runtime.Simulation
                 return;
             }
 
+            Span<byte> memory = Memory;
             for (int b = 0; b < width; b++)
             {
-                _memory[offset + b] = (byte)(value >> (8 * b));
+                memory[(int)offset + b] = (byte)(value >> (8 * b));
             }
         }
     }

@@ -759,6 +759,31 @@ namespace VfioPolicy.Runtime.Simulation
         }
 
         /// <inheritdoc />
+        /// <remarks>
+        /// A duplicate of the BAR's shareable backing (<see cref="SimulatedBar.Backing"/>): a BAR with private memory,
+        /// or with a register model that a mapping would bypass, has none.
+        /// </remarks>
+        public int OpenBarFile(int deviceFd, int barIndex)
+        {
+            lock (_gate)
+            {
+                SimulatedPciDevice device = DeviceOf(deviceFd, "open a BAR file");
+                string operation = "open the BAR " + barIndex.ToString(CultureInfo.InvariantCulture) + " file of " + device.Address;
+                if (barIndex < 0 || barIndex > 5 || device.Bars[barIndex] is not { } bar)
+                {
+                    throw VfioException.FromErrno(operation, VfioConstants.EINVAL);
+                }
+
+                if (bar.Backing is not { } backing || bar.Model is not null || !bar.Mappable)
+                {
+                    throw new VfioException(VfioErrorKind.InvalidAccess, operation, VfioConstants.EINVAL, bar.Model is not null ? "its registers are modelled, and a mapping would bypass them" : "its memory is not shareable");
+                }
+
+                return Duplicate(backing.Fd);
+            }
+        }
+
+        /// <inheritdoc />
         /// <remarks>Eventfds and memfds only: the copy shares the counter or the memory; closing one leaves the other working.</remarks>
         public int Duplicate(int fd)
         {

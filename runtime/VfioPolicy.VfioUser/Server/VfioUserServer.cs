@@ -24,6 +24,13 @@ namespace VfioPolicy.VfioUser.Server
         /// <summary>The most DMA mappings a client may hold at once.</summary>
         public uint MaxDmaMaps { get; init; } = 65535;
 
+        /// <summary>
+        /// Offer the client mmap of memory BARs where the policy allows it (<see cref="VfioBar.ClientMappableAreas"/>:
+        /// never the MSI-X table or PBA pages, never a config mirror window), through a descriptor that maps that BAR
+        /// and nothing else. Off by default: every BAR access is then a message the runtime checks.
+        /// </summary>
+        public bool MapBars { get; init; }
+
         /// <summary>One line per connection, disconnection and refused message; null: silent.</summary>
         public TextWriter? Log { get; init; }
 
@@ -38,7 +45,11 @@ namespace VfioPolicy.VfioUser.Server
     /// <param name="Reason">"the client disconnected", or the protocol violation that closed it.</param>
     /// <param name="Messages">Messages handled.</param>
     /// <param name="Errors">Error replies sent (and errors of no-reply messages).</param>
-    public sealed record VfioUserSessionResult(string Reason, long Messages, long Errors);
+    /// <param name="BarMappingsGiven">
+    /// BAR mapping descriptors handed to the client (<see cref="VfioUserServerOptions.MapBars"/>). Nothing can take a
+    /// mapping back from another process, so when this is not 0 the client may still reach those BARs after it left.
+    /// </param>
+    public sealed record VfioUserSessionResult(string Reason, long Messages, long Errors, int BarMappingsGiven = 0);
 
     /// <summary>
     /// Serves one device, opened by the runtime behind its policy with VMM-owned interrupts, to vfio-user clients, one
@@ -101,6 +112,14 @@ namespace VfioPolicy.VfioUser.Server
             private readonly VfioDevice _device;
             private readonly IVfioKernel _kernel;
             private readonly List<DmaEntry> _dma = new List<DmaEntry>();
+
+            /// <summary>Descriptors the reply being built carries (a BAR's mapping descriptor); closed once it is sent.</summary>
+            private readonly List<int> _replyFds = new List<int>();
+
+            private int _barMappingsGiven;
+
+            /// <summary>BARs whose mapping the kernel refused, so the reason is logged once.</summary>
+            private readonly HashSet<int> _unmappable = new HashSet<int>();
             private readonly Dictionary<(int Index, int Vector), int> _eventFds = new Dictionary<(int, int), int>();
             private VfioUserCapabilities? _client;
             private long _messages;
@@ -163,7 +182,7 @@ namespace VfioPolicy.VfioUser.Server
                 }
 
                 _server.Log("vfio-user: " + reason + " (" + _messages.ToString(CultureInfo.InvariantCulture) + " messages, " + _errors.ToString(CultureInfo.InvariantCulture) + " errors); the device is clean for the next client");
-                return new VfioUserSessionResult(reason, _messages, _errors);
+                return new VfioUserSessionResult(reason, _messages, _errors, _barMappingsGiven);
             }
 
             /// <summary>Answers one message; false when the connection must close.</summary>
@@ -190,7 +209,7 @@ namespace VfioPolicy.VfioUser.Server
                     CloseUnused(unused);
                     if (reply is not null && !header.NoReply)
                     {
-                        SendReply(header, reply, Array.Empty<int>());
+                        SendReply(header, reply, _replyFds.ToArray());
                     }
 
                     return true;
@@ -211,6 +230,7 @@ namespace VfioPolicy.VfioUser.Server
                 finally
                 {
                     CloseUnused(unused);
+                    CloseUnused(_replyFds); // sent (the client has its own copies) or not: either way no longer the server's
                 }
             }
 
@@ -368,9 +388,25 @@ namespace VfioPolicy.VfioUser.Server
                 }
                 else if (_device.Regions.FirstOrDefault(r => r.Index == index) is { } region)
                 {
-                    // Everything is reached by REGION_READ/WRITE: the kernel's mmap flag and capabilities stay here.
+                    // The kernel's own mmap flag and capabilities stay here: they describe the VFIO device descriptor,
+                    // which the client never gets. A client mapping goes through a descriptor of that BAR alone.
                     flags = (uint)(region.Flags & (VfioRegionFlags.Read | VfioRegionFlags.Write));
                     size = (ulong)region.Size;
+                    if (ClientMapping(index) is { } mapping)
+                    {
+                        var info = new VfioUserRegionInfo(0, flags, request.Index, size, 0, mapping.Areas.Select(a => ((ulong)a.Offset, (ulong)a.Size)).ToArray());
+                        if (request.Argsz < (uint)info.FullLength)
+                        {
+                            // No room for the areas: MMAP without them would mean "all of it", so the short reply
+                            // offers nothing (no flag, no descriptor) and its argsz tells the client to ask again.
+                            _kernel.Close(mapping.Fd);
+                            return info.EncodeReply(request.Argsz);
+                        }
+
+                        _replyFds.Add(mapping.Fd);
+                        _barMappingsGiven++;
+                        return (info with { Flags = flags | VfioUserRegionInfo.MmapFlag }).EncodeReply(request.Argsz);
+                    }
                 }
                 else if (index == VfioConstants.VgaRegionIndex)
                 {
@@ -383,6 +419,32 @@ namespace VfioPolicy.VfioUser.Server
                 }
 
                 return new VfioUserRegionInfo(0, flags, request.Index, size, 0, null).EncodeReply(request.Argsz);
+            }
+
+            /// <summary>
+            /// The BAR descriptor and areas to offer, when mapping is on, the client takes descriptors, and the policy and
+            /// the kernel allow it; otherwise null (the BAR stays trapped) with the reason logged once per BAR.
+            /// </summary>
+            private (int Fd, IReadOnlyList<VfioSparseArea> Areas)? ClientMapping(int index)
+            {
+                if (!Options.MapBars || index > 5 || _client is null || _client.MaxMessageFds < 1)
+                {
+                    return null;
+                }
+
+                try
+                {
+                    return _device.OpenBarForClient(index);
+                }
+                catch (VfioException error)
+                {
+                    if (_unmappable.Add(index))
+                    {
+                        _server.Log("vfio-user: BAR " + index.ToString(CultureInfo.InvariantCulture) + " stays trapped: " + error.Message);
+                    }
+
+                    return null;
+                }
             }
 
             private byte[] IrqInfo(byte[] payload)
