@@ -524,7 +524,21 @@ namespace VfioPolicy.Runtime.Kernel
                 address = device is null ? address : System.IO.Path.GetFileName(device);
             }
 
-            return Open("/sys/bus/pci/devices/" + address + "/resource" + barIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            string path = "/sys/bus/pci/devices/" + address + "/resource" + barIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            int fd = Open(path);
+            try
+            {
+                // Opening succeeds where mapping does not: a kernel that treats a BAR a driver claimed as exclusive
+                // (CONFIG_IO_STRICT_DEVMEM; Debian's) refuses the mmap with EINVAL. Find out here, not in the client.
+                Map(fd, 0, PageSize, writable: true).Dispose();
+            }
+            catch (VfioException error)
+            {
+                Close(fd);
+                throw new VfioException(error.Kind, "map " + path, error.Errno, "the kernel refuses to map a BAR that vfio-pci holds (kernels with CONFIG_IO_STRICT_DEVMEM do)");
+            }
+
+            return fd;
         }
 
         /// <inheritdoc />
