@@ -44,9 +44,10 @@ flock -w 300 9 || fail "another run held $CACHE/.lock for 5 minutes"
 LOGS="$CACHE/logs"
 mkdir -p "$LOGS"
 
-# 1. Host packages: mmdebstrap only while there is no root yet; the rest are used by build-initramfs.sh and in_root.
+# 1. Host packages: mmdebstrap only while there is no root yet; the rest are used by build-initramfs.sh, in_root and
+#    run.sh (gcc and libc6-dev build the guest's static mmio-loop).
 step
-packages=(cpio xz-utils gzip util-linux mount coreutils debian-archive-keyring)
+packages=(cpio xz-utils gzip util-linux mount coreutils debian-archive-keyring gcc libc6-dev)
 [[ -f $CACHE/root.done ]] || packages+=(mmdebstrap)
 missing=()
 for package in "${packages[@]}"; do

@@ -68,7 +68,10 @@ timeout 300 dotnet build "$project" -c Release "${artifacts[@]}" > "$WORK/build.
 cli="$(dotnet build "$project" -c Release "${artifacts[@]}" -getProperty:TargetPath 2>> "$WORK/build.log")"
 [[ -f $cli ]] || abort "the build named no CLI assembly ($cli)"
 
-"$HERE/build-initramfs.sh" "$WORK/initrd.cpio.gz" "$HERE/guest-tests.sh:/tests.sh" > "$WORK/initramfs.log" 2>&1 \
+# The guest's BAR timing loop (guest-tests.sh's perf), static: the initramfs has no libc.
+gcc -O2 -static -o "$WORK/mmio-loop" "$HERE/mmio-loop.c" > "$WORK/mmio-loop.log" 2>&1 \
+  || { cat "$WORK/mmio-loop.log" >&2; abort "building mmio-loop failed (gcc and libc6-dev: prepare.sh installs them)"; }
+"$HERE/build-initramfs.sh" "$WORK/initrd.cpio.gz" "$HERE/guest-tests.sh:/tests.sh" "$WORK/mmio-loop:/bin/mmio-loop" > "$WORK/initramfs.log" 2>&1 \
   || { cat "$WORK/initramfs.log" >&2; abort "building the initramfs failed"; }
 
 dump="$REPO/policies/dumps/qemu-edu.lspci-xxx.txt"
@@ -88,17 +91,18 @@ done
 check socket-owner-only "$(ok [ "$(stat -c %a "$socket")" = 600 ])" "mode $(stat -c %a "$socket")"
 
 # A guest run: boots the client, counts the guest's PASS/FAIL lines, and checks that it finished.
-guest() { # guest NAME ROUND
-  local name=$1 round=$2 rc
+guest() { # guest NAME ROUND [SOCKET|none]
+  local name=$1 round=$2 rc target=${3:-$socket}
   log "guest $name (client $round)"
   set +e
-  VFIOU_INITRD="$WORK/initrd.cpio.gz" VFIOU_APPEND="vfiou.round=$round" VFIOU_BOOT_TIMEOUT=90 \
-    "$HERE/boot-client.sh" "$WORK/$name.log" "$socket" > "$WORK/$name.out" 2>&1
+  VFIOU_INITRD="$WORK/initrd.cpio.gz" VFIOU_APPEND="vfiou.round=$round${VFIOU_APPEND:+ $VFIOU_APPEND}" VFIOU_BOOT_TIMEOUT=90 \
+    "$HERE/boot-client.sh" "$WORK/$name.log" "$target" > "$WORK/$name.out" 2>&1
   rc=$?
   set -e
   cat "$WORK/$name.out"
   grep -a '^VFIOU: ' "$WORK/$name.log" || true
   grep -aE '^(PASS|FAIL) ' "$WORK/$name.log" | sed "s/^\(PASS\|FAIL\) /\1 $name: /" || true
+  grep -a '^PERF ' "$WORK/$name.log" >> "$WORK/perf" || true
   passed=$((passed + $(grep -ac '^PASS ' "$WORK/$name.log" || true)))
   failed=$((failed + $(grep -ac '^FAIL ' "$WORK/$name.log" || true)))
   check "$name-finished" "$rc" "the guest did not finish (see $WORK/$name.log)"
@@ -120,15 +124,15 @@ setsid dotnet "$cli" serve --device "$dump" --policy "$HERE/edu-stage.vfiopolicy
   --mmap-bars > "$WORK/serve-mapped.log" 2>&1 < /dev/null &
 mapped_server=$!
 for _ in $(seq 1 200); do [[ -S $socket3 ]] && break; sleep 0.1; done
-socket_saved=$socket
-socket=$socket3
-guest mapped 3
-socket=$socket_saved
+guest mapped 3 "$socket3"
 for _ in $(seq 1 100); do kill -0 "$mapped_server" 2>/dev/null || break; sleep 0.1; done
 check mapped-server-stops-after-its-client "$(ok grep -q 'was given BAR mappings that outlive it; stopping' "$WORK/serve-mapped.log")" \
   "$(tail -3 "$WORK/serve-mapped.log")"
 check mapped-server-exited "$(ok sh -c "! kill -0 $mapped_server 2>/dev/null")" "serve --mmap-bars still runs"
 kill -KILL "$mapped_server" 2>/dev/null || true
+
+# The baseline of the BAR loop: the same guest with QEMU's own edu in the slot, no server (guest-tests.sh round 4).
+VFIOU_QEMU_EXTRA='-device edu,addr=02.0' VFIOU_APPEND="vfiou.dev=0000:00:02.0" guest direct 4 none
 
 log "SIGTERM to serve"
 kill -TERM "$server"
@@ -168,5 +172,9 @@ n="$(audited '[^"]*policies/strict.vfiopolicy' 128 0x5a)"
 check audit-gap-write "$(ok [ "$n" -eq 2 ])" "$n gap writes of 0x5a audited, expected 2"
 log "audit: $(wc -l < "$WORK/audit.jsonl") lines"
 
+# Guest-visible cost of a BAR read (ns, TCG guest): through serve trapped and mapped, and QEMU's own edu directly.
+if [[ -f $WORK/perf ]]; then
+  log "BAR read in the guest, ns each: $(awk '{ printf "%s %s; ", $2, $3 }' "$WORK/perf")"
+fi
 rm -f "$WORK/initrd.cpio.gz"
 finish
