@@ -117,6 +117,35 @@ namespace VfioPolicy.VfioUser
             }
         }
 
+        /// <summary>
+        /// <c>REGION_READ</c> of <paramref name="count"/> bytes of region <paramref name="region"/> at
+        /// <paramref name="offset"/> (7 is config space); the data the server returned, checked to be what was asked.
+        /// </summary>
+        /// <exception cref="VfioUserProtocolException">Refused (with the server's errno), or a reply of another shape.</exception>
+        public byte[] ReadRegion(uint region, ulong offset, uint count)
+        {
+            VfioUserReply reply = Request(VfioUserCommand.RegionRead, new VfioUserRegionAccess(offset, region, count, Array.Empty<byte>()).Encode());
+            ThrowIfError(reply, "REGION_READ");
+            if (reply.Payload.Length != VfioUserRegionAccess.Length + count)
+            {
+                throw new VfioUserProtocolException(VfioUserErrno.EINVAL, string.Format(CultureInfo.InvariantCulture, "REGION_READ of {0} bytes came back with {1}", count, reply.Payload.Length - VfioUserRegionAccess.Length));
+            }
+
+            return reply.Payload.AsSpan(VfioUserRegionAccess.Length).ToArray();
+        }
+
+        /// <summary><c>REGION_WRITE</c> of <paramref name="data"/> to region <paramref name="region"/> at <paramref name="offset"/>.</summary>
+        /// <exception cref="VfioUserProtocolException">Refused (with the server's errno).</exception>
+        public void WriteRegion(uint region, ulong offset, byte[] data)
+        {
+            if (data is null)
+            {
+                throw new ArgumentNullException(nameof(data));
+            }
+
+            ThrowIfError(Request(VfioUserCommand.RegionWrite, new VfioUserRegionAccess(offset, region, (uint)data.Length, data).Encode()), "REGION_WRITE");
+        }
+
         /// <summary>Closes the connection.</summary>
         public void Dispose() => _channel.Dispose();
     }

@@ -129,15 +129,9 @@ namespace VfioPolicy.Cli.Tests
             return width switch { 4 => BinaryPrimitives.ReadUInt32LittleEndian(data), 2 => BinaryPrimitives.ReadUInt16LittleEndian(data), _ => data[0] };
         }
 
-        private static byte[] Read(VfioUserClient client, uint region, ulong offset, uint count)
-        {
-            VfioUserReply reply = client.Request(VfioUserCommand.RegionRead, new VfioUserRegionAccess(offset, region, count, Array.Empty<byte>()).Encode());
-            VfioUserClient.ThrowIfError(reply, "REGION_READ");
-            return reply.Payload.AsSpan(VfioUserRegionAccess.Length).ToArray();
-        }
+        private static byte[] Read(VfioUserClient client, uint region, ulong offset, uint count) => client.ReadRegion(region, offset, count);
 
-        private static void Write(VfioUserClient client, uint region, ulong offset, byte[] data) =>
-            VfioUserClient.ThrowIfError(client.Request(VfioUserCommand.RegionWrite, new VfioUserRegionAccess(offset, region, (uint)data.Length, data).Encode()), "REGION_WRITE");
+        private static void Write(VfioUserClient client, uint region, ulong offset, byte[] data) => client.WriteRegion(region, offset, data);
 
         private static void WaitFor(Func<bool> condition, string what)
         {

@@ -186,15 +186,9 @@ namespace VfioPolicy.GuestTests
             return Kernel.Poll(new[] { fd }, RuntimeTests.InterruptWaitMilliseconds, ready) > 0 && Kernel.TryReadEventFd(fd, out _);
         }
 
-        private static byte[] Read(VfioUserClient client, uint region, long offset, uint count)
-        {
-            VfioUserReply reply = client.Request(VfioUserCommand.RegionRead, new VfioUserRegionAccess((ulong)offset, region, count, Array.Empty<byte>()).Encode());
-            VfioUserClient.ThrowIfError(reply, "REGION_READ");
-            return reply.Payload.AsSpan(VfioUserRegionAccess.Length).ToArray();
-        }
+        private static byte[] Read(VfioUserClient client, uint region, long offset, uint count) => client.ReadRegion(region, (ulong)offset, count);
 
-        private static void Write(VfioUserClient client, uint region, long offset, byte[] data) =>
-            VfioUserClient.ThrowIfError(client.Request(VfioUserCommand.RegionWrite, new VfioUserRegionAccess((ulong)offset, region, (uint)data.Length, data).Encode()), "REGION_WRITE");
+        private static void Write(VfioUserClient client, uint region, long offset, byte[] data) => client.WriteRegion(region, (ulong)offset, data);
 
         private static uint U32(byte[] bytes) => BinaryPrimitives.ReadUInt32LittleEndian(bytes);
     }
