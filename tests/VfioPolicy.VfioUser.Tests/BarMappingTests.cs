@@ -18,7 +18,8 @@ using Xunit;
 namespace VfioPolicy.VfioUser.Tests
 {
     /// <summary>
-    /// <c>MapBars</c>: QEMU's 82574L (e1000e) from the corpus, its memory BARs in shareable memory. Expected areas come
+    /// QEMU's 82574L (e1000e) from the corpus served, its memory BARs in shareable memory: <c>MapBars</c>, and MSI-X
+    /// as QEMU's client drives it. Expected areas come
     /// from the device's lspci decode (MSI-X: Count=5, "Vector table: BAR=3 offset=00000000", "PBA: BAR=3
     /// offset=00002000") and its BAR sizes, and replies are decoded here byte by byte (struct vfio_region_info and the
     /// sparse-mmap capability), not with the protocol code under test.
@@ -135,6 +136,41 @@ namespace VfioPolicy.VfioUser.Tests
                 Assert.Contains("not shareable", line, StringComparison.Ordinal);
             });
             Assert.Equal(0, result.BarMappingsGiven);
+        }
+
+        [Fact]
+        public void Msix_vectors_fire_into_the_clients_eventfds_again_and_again_without_any_unmask()
+        {
+            // QEMU's client emulates MSI-X masking itself and never sends SET_IRQS ACTION_UNMASK for MSI-X (the
+            // vfio-user lab's Pitfall 2): a vector must fire each time the device raises it, as under vfio-pci.
+            int[] eventFds = Enumerable.Range(0, 5).Select(_ => _kernel.CreateEventFd()).ToArray();
+            try
+            {
+                Serve(mapBars: false, (client, log) =>
+                {
+                    client.WriteRegion(7, 0xa2, BitConverter.GetBytes((ushort)0x8004)); // MSI-X Enable in the consumer's view
+                    byte[] trigger = new byte[20];
+                    BinaryPrimitives.WriteUInt32LittleEndian(trigger, 20);
+                    BinaryPrimitives.WriteUInt32LittleEndian(trigger.AsSpan(4), 0x4 | 0x20); // DATA_EVENTFD | ACTION_TRIGGER
+                    BinaryPrimitives.WriteUInt32LittleEndian(trigger.AsSpan(8), 2); // VFIO_PCI_MSIX_IRQ_INDEX
+                    BinaryPrimitives.WriteUInt32LittleEndian(trigger.AsSpan(16), 5);
+                    VfioUserClient.ThrowIfError(client.Request(VfioUserCommand.DeviceSetIrqs, trigger, eventFds), "SET_IRQS MSI-X");
+                    for (int round = 1; round <= 3; round++)
+                    {
+                        _nic.RaiseInterrupt(2);
+                        Assert.True(_kernel.TryReadEventFd(eventFds[2], out ulong count), "round " + round + ": vector 2 did not fire");
+                        Assert.Equal(1UL, count);
+                        Assert.False(_kernel.TryReadEventFd(eventFds[1], out _), "vector 1 fired for vector 2");
+                    }
+                });
+            }
+            finally
+            {
+                foreach (int fd in eventFds)
+                {
+                    _kernel.Close(fd);
+                }
+            }
         }
 
         private IHostMemory Shareable(long size)
