@@ -173,6 +173,11 @@ namespace VfioPolicy.Cli.Commands
                             }
 
                             stop.Current = channel;
+                            if (stop.Requested)
+                            {
+                                channel.Shutdown(); // the signal came between the accept and the line above
+                            }
+
                             VfioUserSessionResult result = server.Serve(channel);
                             stop.Current = null;
                             auditLog?.Flush();
