@@ -150,7 +150,7 @@ namespace VfioPolicy.Cli.Commands
                 }
 
                 RegisterInfo? header = RegisterCatalog.Header.Registers.FirstOrDefault(r => r.Offset == offset);
-                int headerWidth = FitWidth(width ?? header?.Width ?? 4, offset, 0x40);
+                int headerWidth = FitWidth(width, header?.Width ?? 4, offset, 0x40);
                 return new Target(offset, headerWidth, Label(header?.Name ?? model.Header.FirstOrDefault(r => r.Offset == offset)?.Name, offset, headerWidth, 3), "header", null);
             }
 
@@ -165,7 +165,7 @@ namespace VfioPolicy.Cli.Commands
             }
 
             string? name = catalogue.Registers.FirstOrDefault(r => r.Offset == offset)?.Name ?? capability.Registers.FirstOrDefault(r => r.Offset == offset)?.Name;
-            int registerWidth = FitWidth(width ?? catalogue.Registers.FirstOrDefault(r => r.Offset == offset)?.Width ?? capability.Registers.FirstOrDefault(r => r.Offset == offset)?.Width ?? 4, offset, limit);
+            int registerWidth = FitWidth(width, catalogue.Registers.FirstOrDefault(r => r.Offset == offset)?.Width ?? capability.Registers.FirstOrDefault(r => r.Offset == offset)?.Width ?? 4, offset, limit);
             string label = catalogue.Name + "+" + Label(name, offset, registerWidth, 2);
             return new Target(offset, registerWidth, label, (catalogue.Extended ? "extended-capability " : "capability ") + catalogue.Name + ", relative to wherever the chain walk finds it", capability);
         }
@@ -224,13 +224,31 @@ namespace VfioPolicy.Cli.Commands
                 registerWidth = specific.Width;
             }
 
-            int resolvedWidth = FitWidth(width ?? registerWidth ?? 4, offset, bound.Size);
+            int resolvedWidth = FitWidth(width, registerWidth ?? 4, offset, bound.Size);
             return new Target(offset, resolvedWidth, Label(name, offset, resolvedWidth, 3), area, null);
         }
 
         // A width the user did not give shrinks to what fits; one they gave must fit.
-        private static int FitWidth(int width, int offset, int limit)
+        /// <summary>
+        /// The access width: <paramref name="given"/> if the user gave one (then it must be naturally aligned, as every
+        /// config access is), else the register's <paramref name="inferred"/> width narrowed until it is aligned (0x05
+        /// alone is the byte at 0x05).
+        /// </summary>
+        private static int FitWidth(int? given, int inferred, int offset, int limit)
         {
+            int width = given ?? inferred;
+            if (given is null)
+            {
+                while (offset % width != 0)
+                {
+                    width /= 2;
+                }
+            }
+            else if (offset % width != 0)
+            {
+                throw new CommandFailedException(string.Format(CultureInfo.InvariantCulture, "{0} bytes at 0x{1:x} are not naturally aligned: a {0}-byte access starts at a multiple of {0} (0x{2:x}:{0}, or 0x{1:x}:1)", width, offset, offset & ~(width - 1)));
+            }
+
             if (offset + width <= limit)
             {
                 return width;

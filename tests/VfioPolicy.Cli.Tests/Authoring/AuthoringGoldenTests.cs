@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -81,12 +82,22 @@ namespace VfioPolicy.Cli.Tests.Authoring
         }
 
         [Fact]
+        public void Explain_without_a_width_narrows_an_unaligned_target_to_what_starts_there()
+        {
+            CliRun run = CliRunner.Run("explain", "--policy", Strict, "--device", Edu, "0x05");
+            Assert.Equal(0, run.ExitCode);
+            Assert.StartsWith("0x005 u8 (header)", run.Stdout, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void Explain_errors_are_one_line()
         {
             CliRunner.Run("explain", "--policy", Strict, "0x50").AssertOneLineError("give --device DUMP, or name the capability as CAP+OFFSET");
             CliRunner.Run("explain", "--policy", Strict, "0x04:3").AssertOneLineError("width 3 is not 1, 2 or 4 bytes");
             CliRunner.Run("explain", "--policy", Strict, "NOPE+0x02").AssertOneLineError("unknown capability 'NOPE'");
-            CliRunner.Run("explain", "--policy", Strict, "0x3e:4").AssertOneLineError("run past 0x3f");
+            CliRunner.Run("explain", "--policy", Strict, "0x3e:4").AssertOneLineError("4 bytes at 0x3e are not naturally aligned");
+            CliRunner.Run("explain", "--policy", Strict, "--device", Edu, "0x05:2").AssertOneLineError("2 bytes at 0x5 are not naturally aligned: a 2-byte access starts at a multiple of 2 (0x4:2, or 0x5:1)");
+            CliRunner.Run("explain", "--policy", Strict, "MSI+0x03:2").AssertOneLineError("2 bytes at 0x3 are not naturally aligned");
             CliRunner.Run("explain", "--policy", Strict, "--device", Edu, "0x100").AssertOneLineError("past the device's 256-byte config space");
         }
     }
