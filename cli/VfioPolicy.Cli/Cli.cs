@@ -32,8 +32,16 @@ namespace VfioPolicy.Cli
                 if (parsed.Errors.Count > 0 && !IsHelpRequest(parsed))
                 {
                     // One line, no help dump: scripts grep stderr, people re-run with --help.
-                    string verb = parsed.CommandResult.Command == root ? "vfio-policy" : "vfio-policy " + parsed.CommandResult.Command.Name;
-                    stderr.WriteLine("error: " + string.Join("; ", parsed.Errors.Select(e => OneLine(e.Message))) + " (see '" + verb + " --help')");
+                    stderr.WriteLine("error: " + string.Join("; ", parsed.Errors.Select(e => OneLine(e.Message))) + " (see '" + Verb(parsed, root) + " --help')");
+                    return ExitCodes.BadInput;
+                }
+
+                // A verb's path arguments would take "--bogus" as a path: an unknown option is a usage error instead.
+                string? unknown = parsed.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>()
+                    .SelectMany(a => a.Tokens).Select(t => t.Value).FirstOrDefault(v => v.Length > 1 && v[0] == '-' && !File.Exists(Path.Combine(workingDirectory, v)));
+                if (unknown is not null && !IsHelpRequest(parsed))
+                {
+                    stderr.WriteLine("error: unknown option '" + unknown + "' (see '" + Verb(parsed, root) + " --help'; a path that starts with '-' is written ./" + unknown + ")");
                     return ExitCodes.BadInput;
                 }
 
@@ -69,6 +77,9 @@ namespace VfioPolicy.Cli
             });
             return root;
         }
+
+        private static string Verb(ParseResult parsed, RootCommand root) =>
+            parsed.CommandResult.Command == root ? "vfio-policy" : "vfio-policy " + parsed.CommandResult.Command.Name;
 
         // System.CommandLine lists alternatives on lines of their own; keep the message on one line.
         private static string OneLine(string message)

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using VfioPolicy.Testing;
 using Xunit;
 
@@ -84,6 +85,17 @@ namespace VfioPolicy.Cli.Tests
         [Fact]
         public void Missing_required_option_is_a_usage_error()
             => CliRunner.Run("map", "--device", Edu).AssertOneLineError("--policy");
+
+        [Theory]
+        [InlineData("check", "--bogus", "policies/strict.vfiopolicy")]
+        [InlineData("fmt", "--chek", "policies/")]
+        [InlineData("diff", "-x", "policies/strict.vfiopolicy", "policies/strict.vfiopolicy")]
+        public void An_unknown_option_is_a_usage_error_not_a_path(params string[] args)
+        {
+            CliRun run = CliRunner.Run(args);
+            run.AssertOneLineError("unknown option '" + args.First(a => a.StartsWith('-')) + "'");
+            Assert.Equal(2, run.ExitCode);
+        }
 
         [Fact]
         public void Bad_format_value_is_a_usage_error()
