@@ -31,7 +31,11 @@ namespace VfioPolicy.Runtime
     /// <summary>How a device is opened: where audit events go, who owns its interrupts.</summary>
     public sealed record VfioDeviceOptions
     {
-        /// <summary>Where denied consumer writes are reported; null: a <see cref="AccessModel.Simulation.RecordingAuditSink"/> the device exposes.</summary>
+        /// <summary>
+        /// Where denied consumer writes are reported; null: a <see cref="AccessModel.Audit.BoundedAuditSink"/> with its
+        /// default limits, which the device exposes as <see cref="VfioDevice.Audit"/>. Bounded, because a hostile
+        /// consumer that hammers a denied register must not grow the host's memory.
+        /// </summary>
         public IAuditSink? Audit { get; init; }
 
         /// <summary>Who programs the device's interrupts (default: the runtime).</summary>
@@ -538,7 +542,7 @@ namespace VfioPolicy.Runtime
 
             Binding = DeviceBinder.Bind(model, config);
             _mirrors = model.Mirrors.ToArray();
-            Audit = options.Audit ?? new AccessModel.Simulation.RecordingAuditSink();
+            Audit = options.Audit ?? new AccessModel.Audit.BoundedAuditSink();
             for (int i = 0; i < 6; i++)
             {
                 _hostBarRegisters[i] = Dword(config, FirstBarOffset + (4 * i));
