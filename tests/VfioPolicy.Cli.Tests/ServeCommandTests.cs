@@ -87,6 +87,62 @@ namespace VfioPolicy.Cli.Tests
         }
 
         [Fact]
+        public async Task Serve_stands_in_front_of_another_vfio_user_server_whose_policy_still_holds()
+        {
+            // Upstream: a simulated edu under qemu-edu. In front of it: serve vfio-user:UPSTREAM under
+            // linux-vfio-default, which passes BIST writes on, so the upstream's policy is what stops them.
+            (string upstream, string upstreamAudit, Task<int> upstreamServing, StringWriter upstreamErr) = Upstream();
+            string proxy = Path.Combine(_folder, "proxy.sock");
+            var proxyOut = new StringWriter();
+            var proxyErr = new StringWriter();
+            Task<int> proxying = Task.Run(() => Cli.Run(new[] { "serve", "vfio-user:" + upstream, "--policy", "policies/linux-vfio-default.vfiopolicy", "--socket", proxy, "--once" }, proxyOut, proxyErr, RepositoryPaths.Root));
+            WaitFor(() => File.Exists(proxy) || proxying.IsCompleted, "the proxy socket");
+            Assert.False(proxying.IsCompleted, proxyErr.ToString());
+            using (var client = new VfioUserClient(UnixSocketChannel.Connect(proxy, _kernel), _kernel))
+            {
+                client.Negotiate(new VfioUserCapabilities(MaxMessageFds: 8));
+                Assert.Equal(0x11e8_1234u, Config(client, 0, 4));
+                Write(client, 7, 0x04, BitConverter.GetBytes((ushort)0x0006));
+                Assert.Equal(0x0100_00EDu, BinaryPrimitives.ReadUInt32LittleEndian(Read(client, 0, 0, 4)));
+                Write(client, 7, 0x0f, new byte[] { 0x40 });
+            }
+
+            Assert.Same(proxying, await Task.WhenAny(proxying, Task.Delay(TimeSpan.FromSeconds(30))));
+            Assert.True(await proxying == 0, proxyErr.ToString());
+            Assert.StartsWith("serving vfio-user:" + upstream + " with policy \"linux-vfio-default\"", proxyOut.ToString(), StringComparison.Ordinal);
+
+            // The proxy left, so the upstream's one client did: it cleaned up and stopped (--once).
+            Assert.Same(upstreamServing, await Task.WhenAny(upstreamServing, Task.Delay(TimeSpan.FromSeconds(30))));
+            Assert.True(await upstreamServing == 0, upstreamErr.ToString());
+            string denied = Assert.Single(File.ReadAllLines(upstreamAudit), l => l.Contains("\"event\":\"denied-write\"", StringComparison.Ordinal));
+            Assert.Contains("\"offset\":15", denied, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public async Task Attach_opens_a_device_a_vfio_user_server_serves()
+        {
+            (string upstream, string _, Task<int> upstreamServing, StringWriter upstreamErr) = Upstream();
+            CliRun attach = CliRunner.Run("attach", "vfio-user:" + upstream, "--policy", "policies/strict.vfiopolicy");
+
+            Assert.True(attach.ExitCode == 0, attach.Stderr);
+            Assert.StartsWith("device 0000:00:00.0 (IOMMU group 0), 1234:11e8 class 00ff00, policy \"strict\"", attach.Stdout, StringComparison.Ordinal);
+            Assert.Same(upstreamServing, await Task.WhenAny(upstreamServing, Task.Delay(TimeSpan.FromSeconds(30))));
+            Assert.Contains("the device is clean for the next client", upstreamErr.ToString(), StringComparison.Ordinal);
+        }
+
+        /// <summary>A <c>serve --device</c> of edu under qemu-edu for one client, listening once this returns.</summary>
+        private (string Socket, string Audit, Task<int> Serving, StringWriter Err) Upstream()
+        {
+            string socket = Path.Combine(_folder, "upstream.sock");
+            string audit = Path.Combine(_folder, "upstream.jsonl");
+            var err = new StringWriter();
+            Task<int> serving = Task.Run(() => Cli.Run(new[] { "serve", "--device", "policies/dumps/qemu-edu.lspci-xxx.txt", "--policy", "policies/devices/qemu-edu.vfiopolicy", "--socket", socket, "--audit", audit, "--once" }, new StringWriter(), err, RepositoryPaths.Root));
+            WaitFor(() => File.Exists(socket) || serving.IsCompleted, "the upstream socket");
+            Assert.False(serving.IsCompleted, err.ToString());
+            return (socket, audit, serving, err);
+        }
+
+        [Fact]
         public void Refuses_a_device_its_policy_does_not_match()
         {
             CliRun run = CliRunner.Run("serve", "--device", "policies/dumps/qemu-edu.lspci-xxx.txt", "--policy", "policies/devices/qemu-nvme.vfiopolicy", "--socket", Path.Combine(_folder, "x.sock"));

@@ -9,6 +9,7 @@ using VfioPolicy.AccessModel.Simulation;
 using VfioPolicy.Runtime;
 using VfioPolicy.Runtime.Kernel;
 using VfioPolicy.VfioUser;
+using VfioPolicy.VfioUser.Client;
 using VfioPolicy.VfioUser.Protocol;
 using VfioPolicy.VfioUser.Server;
 using VfioPolicy.VfioUser.Transport;
@@ -50,6 +51,7 @@ namespace VfioPolicy.GuestTests
             }));
             yield return new GuestTest(name + ": MSI set up by the client's SET_IRQS reaches its eventfd", () => MsiToTheClient(edu));
             yield return new GuestTest(name + ": DMA_MAP of the client's memfd; edu's engine copies a pattern out of it and back into it", () => DmaIntoClientMemory(edu));
+            yield return new GuestTest(name + ": the runtime opens the served device as vfio-user:PATH behind its own policy and drives a DMA through it", () => RuntimeOverVfioUser(edu));
             yield return new GuestTest(name + ": --mmap-bars on a kernel that will not map a BAR vfio-pci holds: BAR 0 stays trapped, offered to no one, and the server says why", () => MappedBarRefusedByThisKernel(edu));
         }
 
@@ -141,7 +143,16 @@ namespace VfioPolicy.GuestTests
         }
 
         /// <summary>Opens edu, serves it on a fresh socket, runs <paramref name="body"/> with a negotiated client, then disconnects and waits for the clean-up.</summary>
-        private static void Served(PciFunction edu, bool mapBars, Action<VfioUserClient, RecordingAuditSink, StringWriter> body)
+        private static void Served(PciFunction edu, bool mapBars, Action<VfioUserClient, RecordingAuditSink, StringWriter> body) =>
+            ServedOn(edu, mapBars, (socket, audit, log) =>
+            {
+                using var client = new VfioUserClient(UnixSocketChannel.Connect(socket, Kernel), Kernel);
+                client.Negotiate(new VfioUserCapabilities(MaxMessageFds: 8));
+                body(client, audit, log);
+            });
+
+        /// <summary>Opens edu, serves it on a fresh socket for one client, runs <paramref name="body"/> with the socket's path, and waits for the clean-up.</summary>
+        private static void ServedOn(PciFunction edu, bool mapBars, Action<string, RecordingAuditSink, StringWriter> body)
         {
             string folder = Directory.CreateTempSubdirectory("vfiopolicy-guest-serve-").FullName;
             var audit = new RecordingAuditSink();
@@ -156,12 +167,7 @@ namespace VfioPolicy.GuestTests
                     using UnixSocketChannel channel = listener.Accept(10_000) ?? throw new GuestTestFailure("the client did not connect");
                     return server.Serve(channel);
                 });
-                using (var client = new VfioUserClient(UnixSocketChannel.Connect(listener.Path, Kernel), Kernel))
-                {
-                    client.Negotiate(new VfioUserCapabilities(MaxMessageFds: 8));
-                    body(client, audit, log);
-                }
-
+                body(listener.Path, audit, log);
                 Check.True(serving.Wait(TimeSpan.FromSeconds(30)), "the server did not finish the connection");
                 Check.True(log.ToString().Contains("the device is clean for the next client", StringComparison.Ordinal), "no clean-up: " + log);
             }
@@ -169,6 +175,41 @@ namespace VfioPolicy.GuestTests
             {
                 Directory.Delete(folder, recursive: true);
             }
+        }
+
+        /// <summary>
+        /// The runtime itself as the client: <see cref="VfioUserKernel"/> opens the served edu as <c>vfio-user:PATH</c>
+        /// behind strict, as <c>serve vfio-user:PATH</c> and <c>attach vfio-user:PATH</c> do, and drives a DMA through
+        /// memory it maps with DMA_MAP.
+        /// </summary>
+        private static void RuntimeOverVfioUser(PciFunction edu)
+        {
+            ServedOn(edu, mapBars: false, (socket, _, _) =>
+            {
+                using var kernel = new VfioUserKernel(Kernel, socket);
+                using var container = VfioContainer.Create(kernel);
+                using VfioDevice device = container.OpenDevice(VfioUserKernel.Address, ConfigSpaceTests.CompiledPolicy("strict"));
+                Check.Equal("0x11e81234", Check.Hex(device.ReadConfig(0, 4), 4), "vendor and device through both firewalls");
+                RuntimeTests.EnableMemoryAndBusMaster(device);
+                VfioBar bar0 = device.Bar(0);
+                Check.Equal("0x010000ed", Check.Hex((uint)bar0.Read(EduRegisters.Identification, 4), 4), "identification");
+                using VfioDmaBuffer buffer = container.AllocateDmaBuffer(0x2000);
+                byte[] pattern = Enumerable.Range(0, 256).Select(i => (byte)((i * 31) + 5)).ToArray();
+                buffer.Write(0, pattern);
+                using (container.MapDma(Iova, buffer, VfioDmaAccess.Read | VfioDmaAccess.Write))
+                {
+                    foreach ((ulong from, ulong to, bool toHost) in new[] { (Iova, EduRegisters.DmaBuffer, false), (EduRegisters.DmaBuffer, Iova + 0x1000, true) })
+                    {
+                        bar0.Write(EduRegisters.DmaSource, 8, from);
+                        bar0.Write(EduRegisters.DmaDestination, 8, to);
+                        bar0.Write(EduRegisters.DmaCount, 8, 256);
+                        bar0.Write(EduRegisters.DmaCommand, 8, toHost ? 0x3UL : 0x1UL);
+                        RuntimeTests.WaitUntil(() => (bar0.Read(EduRegisters.DmaCommand, 8) & 1) == 0, "edu's DMA to finish");
+                    }
+
+                    Check.True(buffer.ToArray(0x1000, 256).SequenceEqual(pattern), "the pattern did not come back through the client's memory");
+                }
+            });
         }
 
         private static void EduDma(VfioUserClient client, ulong source, ulong destination, bool toHost)

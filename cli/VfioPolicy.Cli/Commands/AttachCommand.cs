@@ -6,6 +6,7 @@ using System.Text;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.Cli.Infrastructure;
+using VfioPolicy.Cli.Serving;
 using VfioPolicy.Runtime;
 using VfioPolicy.Runtime.Kernel;
 
@@ -21,7 +22,7 @@ namespace VfioPolicy.Cli.Commands
         /// <summary>Builds the verb.</summary>
         public static Command Create(CliContext context)
         {
-            var address = new Argument<string>("address") { Description = "PCI address (DDDD:BB:DD.F or BB:DD.F) or sysfs path of a device bound to vfio-pci" };
+            var address = new Argument<string>("address") { Description = "PCI address (DDDD:BB:DD.F or BB:DD.F) or sysfs path of a device bound to vfio-pci, or vfio-user:SOCKET for a device a vfio-user server serves" };
             Option<string> policy = CommonOptions.Policy();
             var command = new Command("attach", "Open a real device through vfio-pci behind the policy's firewall and print what the consumer sees")
             {
@@ -33,7 +34,8 @@ namespace VfioPolicy.Cli.Commands
                 PolicyModel model = PolicyLoader.Load(context, parseResult.GetValue(policy)!);
                 try
                 {
-                    using VfioDevice device = VfioDevice.Open(parseResult.GetValue(address)!, model, new LinuxVfioKernel());
+                    using DeviceKernel target = DeviceKernel.For(parseResult.GetValue(address)!, new LinuxVfioKernel(), context.Resolve);
+                    using VfioDevice device = VfioDevice.Open(target.Address, model, target.Kernel);
                     context.Output.Write(Render(device));
                 }
                 catch (VfioException error)

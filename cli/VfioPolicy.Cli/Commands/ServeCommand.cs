@@ -26,7 +26,7 @@ namespace VfioPolicy.Cli.Commands
         /// <summary>Builds the verb.</summary>
         public static Command Create(CliContext context)
         {
-            var address = new Argument<string?>("address") { Description = "PCI address of a device bound to vfio-pci (or use --device)", Arity = ArgumentArity.ZeroOrOne };
+            var address = new Argument<string?>("address") { Description = "PCI address of a device bound to vfio-pci, or vfio-user:SOCKET to stand in front of another vfio-user server (or use --device)", Arity = ArgumentArity.ZeroOrOne };
             Option<string> policy = CommonOptions.Policy();
             var socket = new Option<string>("--socket") { Description = "Path of the UNIX socket to listen on (created owner-only)", Required = true, HelpName = "PATH" };
             Option<string> device = CommonOptions.Device();
@@ -80,8 +80,9 @@ namespace VfioPolicy.Cli.Commands
 
             PolicyModel model = PolicyLoader.Load(context, policyPath);
             var linux = new LinuxVfioKernel();
-            IVfioKernel kernel = linux;
-            string target = address ?? string.Empty;
+            using DeviceKernel? upstream = address is null ? null : DeviceKernel.For(address, linux, context.Resolve);
+            IVfioKernel kernel = upstream?.Kernel ?? linux;
+            string target = upstream?.Address ?? string.Empty;
             SimulatedPciDevice? simulated = null;
             var barMemory = new List<IHostMemory>();
             try
@@ -158,7 +159,7 @@ namespace VfioPolicy.Cli.Commands
 
                 using (listener)
                 {
-                    context.Output.WriteLine("serving " + (dump is null ? served.Address : "a device simulated from " + context.Display(context.Resolve(dump))) + " with policy \"" + served.Firewall.PolicyName + "\" on " + listener.Path);
+                    context.Output.WriteLine("serving " + (dump is null ? upstream!.Display(served.Address) : "a device simulated from " + context.Display(context.Resolve(dump))) + " with policy \"" + served.Firewall.PolicyName + "\" on " + listener.Path);
                     context.Output.Flush();
                     var stop = new ShutdownSignal();
                     using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop.Handle))
