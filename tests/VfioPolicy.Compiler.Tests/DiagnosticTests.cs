@@ -175,15 +175,45 @@ namespace VfioPolicy.Compiler.Tests
         [Fact]
         public void VP0210_register_on_the_chain_link()
         {
-            CompilationResult result = Compile(Policy("capability PM {", "  register 0x00 u16 passthrough ro", "}"));
-            AssertOne(result, "VP0210", "p.vfiopolicy(8,12): error VP0210: register 0x00 u16 lies in the capability's ID and next pointer, which belong to the chain; rules cannot cover them");
+            CompilationResult result = Compile(Policy("capability PM {", "  register 0x00 u16 passthrough rw", "}"));
+            AssertOne(result, "VP0210", "p.vfiopolicy(8,12): error VP0210: register 0x00 u16 lies in the capability's ID and next pointer, which belong to the chain; only 'virtualize ro write-hw' (any link bit) or 'passthrough ro' (the ID) may cover them");
         }
 
         [Fact]
         public void VP0210_field_on_the_chain_link()
         {
             CompilationResult result = Compile(Policy("capability PM {", "  register 0x00 u32 {", "    bits 8..23 passthrough ro", "  }", "}"));
-            AssertOne(result, "VP0210", "p.vfiopolicy(9,5): error VP0210: bits 8..15 of 0x00 u32 are the capability's ID and next pointer, which belong to the chain; rules cannot cover them");
+            AssertOne(result, "VP0210", "p.vfiopolicy(9,5): error VP0210: bits 8..15 of 0x00 u32 are the capability's ID and next pointer, which belong to the chain; only 'virtualize ro write-hw' (any link bit) or 'passthrough ro' (the ID) may cover them");
+        }
+
+        [Fact]
+        public void VP0210_write_hw_with_a_literal_cannot_take_the_chains_value()
+        {
+            CompilationResult result = Compile(Policy("capability VNDR {", "  register 0x00 u16 virtualize ro write-hw init 0x1234", "}"));
+            AssertOne(result, "VP0210", "p.vfiopolicy(8,21): error VP0210: the action of 0x00 u16 would cover only the capability's ID and next pointer, which belong to the chain; only 'virtualize ro write-hw' (any link bit) or 'passthrough ro' (the ID) may cover them");
+        }
+
+        [Fact]
+        public void Chain_link_actions_that_keep_the_chain_consistent_compile_clean()
+        {
+            CompilationResult result = Compile(Policy(
+                "capability PM {",
+                "  register 0x00 u8 ID passthrough ro",
+                "}",
+                "capability VNDR {",
+                "  register 0x00 u16 LINK virtualize ro write-hw",
+                "}",
+                "extended-capability DVSEC {",
+                "  register 0x00 u32 LINK virtualize ro write-hw",
+                "}"));
+            Assert.Empty(result.Diagnostics);
+        }
+
+        [Fact]
+        public void VP0209_write_hw_goes_only_with_virtualize_ro()
+        {
+            CompilationResult result = Compile(Policy("header {", "  register 0x3c u8 INTERRUPT_LINE virtualize rw write-hw", "}"));
+            AssertOne(result, "VP0209", "p.vfiopolicy(8,46): error VP0209: write-hw goes with 'virtualize ro': a write cannot both store in the shadow and reach the hardware");
         }
 
         [Fact]

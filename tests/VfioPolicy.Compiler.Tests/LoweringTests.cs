@@ -144,9 +144,33 @@ namespace VfioPolicy.Compiler.Tests
         [Fact]
         public void A_register_action_leaves_the_chain_link_of_a_capability_alone()
         {
-            PolicyModel model = CompileModel(Policy("capability 0x09 {", "  register 0x00 u32 passthrough ro", "}"));
+            PolicyModel model = CompileModel(Policy("capability 0x09 {", "  register 0x00 u32 passthrough rw", "}"));
             BitRule rule = Assert.Single(model.Capabilities[0].Registers[0].Rules);
             Assert.Equal((16, 31), (rule.LowBit, rule.HighBit));
+        }
+
+        [Fact]
+        public void A_register_action_takes_the_link_bits_it_may_cover()
+        {
+            // passthrough ro may read the ID live; the next pointer stays the chain's.
+            PolicyModel readOnly = CompileModel(Policy("capability 0x09 {", "  register 0x00 u32 passthrough ro", "}"));
+            Assert.Equal(new[] { (0, 7), (16, 31) }, readOnly.Capabilities[0].Registers[0].Rules.Select(r => (r.LowBit, r.HighBit)).OrderBy(r => r).ToArray());
+
+            // virtualize ro write-hw may cover every link bit: an extended header whole.
+            PolicyModel writeHardware = CompileModel(Policy("extended-capability VNDR {", "  register 0x00 u32 LINK virtualize ro write-hw", "}"));
+            BitRule rule = Assert.Single(writeHardware.Capabilities[0].Registers[0].Rules);
+            Assert.Equal((0, 31), (rule.LowBit, rule.HighBit));
+            Assert.Equal(new BitAction(Disposition.Virtualize, WriteSemantics.WriteHardware, InitialValueSource.Hardware, 0, false), rule.Action);
+        }
+
+        [Fact]
+        public void A_not_equal_condition_reaches_the_model_apart_from_equalities_on_the_same_register()
+        {
+            PolicyModel model = CompileModel(Policy("capability EXP {", "  register 0x28 u16 DEVCTL2 when FLAGS.VERS != 1, FLAGS.TYPE = 10 passthrough rw", "}"));
+            RegisterModel register = Assert.Single(model.Capabilities[0].Registers);
+            Assert.Equal(
+                new[] { new RegisterCondition(0x02, 2, 0x00F0, 0x00A0), new RegisterCondition(0x02, 2, 0x000F, 0x0001, NotEqual: true) },
+                register.Conditions.ToArray());
         }
 
         [Fact]

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using VfioPolicy.Grammar.Formatting;
 using VfioPolicy.Grammar.Parsing;
 using VfioPolicy.Grammar.Syntax;
 using VfioPolicy.Grammar.Text;
@@ -192,6 +193,27 @@ namespace VfioPolicy.Grammar.Tests
             var hide = (DefaultStatement)file.Statements[3];
             Assert.True(hide.Hide);
             Assert.Equal("unknown-capability", hide.Target.Text);
+        }
+
+        [Fact]
+        public void Write_hw_and_not_equal_conditions_are_recorded_and_formatted_back()
+        {
+            const string text =
+                "capability EXP {\n" +
+                "  register 0x00 u16 LINK virtualize ro write-hw init hw\n" +
+                "  register 0x28 u16 DEVCTL2 when FLAGS.VERS != 1, FLAGS.TYPE = 10 passthrough rw\n" +
+                "}\n";
+            PolicyFile file = Parse(text);
+
+            var block = (BlockStatement)file.Statements[0];
+            RegisterStatement link = block.Registers[0];
+            Assert.True(link.Action!.WriteHardware);
+            Assert.True(link.Action.InitFromHardware);
+            Assert.Equal("virtualize ro write-hw init hw", PolicyFormatter.FormatAction(link.Action));
+
+            RegisterStatement devctl2 = block.Registers[1];
+            Assert.Equal(new[] { (true, "!="), (false, "=") }, devctl2.Conditions.Select(c => (c.NotEqual, c.Operator)).ToArray());
+            Assert.Equal(text, PolicyFormatter.Format(file));
         }
 
         [Fact]

@@ -209,7 +209,7 @@ namespace VfioPolicy.Cli.Commands
                         .SelectMany(c => c.Registers).Select(r => (r.Name, r.Offset, r.Width, Conditions: (IEnumerable<RegisterCondition>)r.Conditions)));
                 foreach (var candidate in candidates)
                 {
-                    if (candidate.Offset == relative && candidate.Conditions.All(c => Holds(c, config, capability.Info.Offset)))
+                    if (candidate.Offset == relative && candidate.Conditions.All(c => c.Holds(config, capability.Info.Offset)))
                     {
                         name = capabilityName2 + " " + (candidate.Name.Length > 0 ? candidate.Name : "+0x" + relative.ToString("x2", CultureInfo.InvariantCulture));
                         registerWidth = candidate.Width;
@@ -260,17 +260,6 @@ namespace VfioPolicy.Cli.Commands
         private static string Label(string? name, int offset, int width, int digits)
             => "0x" + offset.ToString("x" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + " u" + (width * 8).ToString(CultureInfo.InvariantCulture) + (name == null ? string.Empty : " " + name);
 
-        private static bool Holds(RegisterCondition condition, byte[] config, int capabilityStart)
-        {
-            uint value = 0;
-            for (int i = condition.Width - 1; i >= 0; i--)
-            {
-                int at = capabilityStart + condition.Offset + i;
-                value = (value << 8) | (at < config.Length ? config[at] : 0u);
-            }
-
-            return (value & condition.Mask) == condition.Value;
-        }
 
         private static string Describe(DefaultRule rule) => rule.Hide ? "hide body " + ActionSyntax.Format(rule.Action) : ActionSyntax.Format(rule.Action);
 
@@ -288,6 +277,7 @@ namespace VfioPolicy.Cli.Commands
                     {
                         WriteSemantics.ReadWrite => "writes store in the shadow, never the hardware",
                         WriteSemantics.WriteOneToClear => "a written 1 clears the shadow bit",
+                        WriteSemantics.WriteHardware => "writes reach the hardware, the shadow keeps its value",
                         _ => "writes are ignored",
                     };
                     return "reads the shadow (starts as " + start + "); " + write;

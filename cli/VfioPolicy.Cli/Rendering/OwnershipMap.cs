@@ -269,7 +269,7 @@ namespace VfioPolicy.Cli.Rendering
                         .Select(r => (r.Name, r.Offset, r.Width, (IReadOnlyList<RegisterCondition>)r.Conditions.ToArray())));
                 foreach (var register in registers)
                 {
-                    if (register.Offset < capability.Info.Length && register.Conditions.All(c => Holds(c, config, start)))
+                    if (register.Offset < capability.Info.Length && register.Conditions.All(c => c.Holds(config, start)))
                     {
                         Claim(start + register.Offset, register.Width, area, name + " " + register.Name);
                     }
@@ -323,16 +323,5 @@ namespace VfioPolicy.Cli.Rendering
             return true;
         }
 
-        private static bool Holds(RegisterCondition condition, byte[] config, int capabilityStart)
-        {
-            uint value = 0;
-            for (int i = condition.Width - 1; i >= 0; i--)
-            {
-                int at = capabilityStart + condition.Offset + i;
-                value = (value << 8) | (at < config.Length ? config[at] : 0u);
-            }
-
-            return (value & condition.Mask) == condition.Value;
-        }
     }
 }

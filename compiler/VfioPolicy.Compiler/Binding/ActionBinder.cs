@@ -68,6 +68,17 @@ namespace VfioPolicy.Compiler.Binding
                         return null;
                     }
 
+                    if (syntax.WriteHardware)
+                    {
+                        if (virtualMode != WriteSemantics.ReadOnly)
+                        {
+                            diagnostics.Report(CompilerDiagnostics.ModeNotAllowed, syntax.Mode!.Span, "write-hw goes with 'virtualize ro': a write cannot both store in the shadow and reach the hardware");
+                            return null;
+                        }
+
+                        virtualMode = WriteSemantics.WriteHardware;
+                    }
+
                     bool literal = syntax.Value != null && !syntax.InitFromHardware;
                     return new BitAction(Disposition.Virtualize, virtualMode.Value, literal ? InitialValueSource.Literal : InitialValueSource.Hardware, literal ? value : 0, false);
 

@@ -88,8 +88,14 @@ namespace VfioPolicy.Compiler.Binding
         /// <summary>The register reference of the first declaration.</summary>
         public SourceSpan Span { get; }
 
-        /// <summary>Bits that are a capability's ID and next pointer: rules cannot cover them.</summary>
+        /// <summary>
+        /// Bits that are a capability's ID and next pointer (the whole 4-byte header for extended ones). Only
+        /// <see cref="ChainLinkRules.AllowedLinkBits"/> actions may cover them.
+        /// </summary>
         public uint ChainMask { get; }
+
+        /// <summary>The part of <see cref="ChainMask"/> that is the capability's ID (and, extended, its version): never rewritten by hiding.</summary>
+        public uint ChainIdMask { get; init; }
 
         public Behavior Behavior { get; set; }
 

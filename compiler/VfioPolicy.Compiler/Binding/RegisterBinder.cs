@@ -29,9 +29,9 @@ namespace VfioPolicy.Compiler.Binding
 
             uint fullMask = width >= 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
             uint chainMask = ChainMask(block, offset, width);
-            if (chainMask == fullMask)
+            if (chainMask == fullMask && !ChainLinkRules.MayCoverLinkBits(statement))
             {
-                _diagnostics.Report(CompilerDiagnostics.ChainBytes, statement.Register.Span, "register " + Describe(name, offset, width) + " lies in the capability's ID and next pointer, which belong to the chain; rules cannot cover them");
+                _diagnostics.Report(CompilerDiagnostics.ChainBytes, statement.Register.Span, "register " + Describe(name, offset, width) + " lies in the capability's ID and next pointer, which belong to the chain; " + ChainLinkRules.WhatMayCoverThem);
                 return;
             }
 
@@ -47,7 +47,7 @@ namespace VfioPolicy.Compiler.Binding
             }
 
             RuleOrigin origin = file.OriginOf(statement);
-            BoundRegister? register = FindOrAdd(block, statement, offset, width, name, conditions, origin, chainMask);
+            BoundRegister? register = FindOrAdd(block, statement, offset, width, name, conditions, origin, chainMask, ChainLinkRules.IdMask(block, offset, width));
             if (register == null)
             {
                 return;
@@ -159,13 +159,26 @@ namespace VfioPolicy.Compiler.Binding
             return candidates.Length == 1 && candidates[0].Conditions.Count == 0 ? candidates[0] : null;
         }
 
-        /// <summary>Conditions on one register merge into one (masks and values combined), sorted: equal requirements compare equal however they were spelled.</summary>
+        /// <summary>
+        /// Equalities on one register merge into one (masks and values combined); inequalities stay apart (two fields
+        /// that must each differ are not one pair that must differ) and only lose duplicates. Sorted, so equal
+        /// requirements compare equal however they were spelled.
+        /// </summary>
         internal static EquatableArray<RegisterCondition> NormalizeConditions(IEnumerable<RegisterCondition> conditions)
-            => conditions
+        {
+            RegisterCondition[] all = conditions.ToArray();
+            IEnumerable<RegisterCondition> equalities = all
+                .Where(c => !c.NotEqual)
                 .GroupBy(c => (c.Offset, c.Width))
-                .Select(g => new RegisterCondition(g.Key.Offset, g.Key.Width, g.Aggregate(0u, (mask, c) => mask | c.Mask), g.Aggregate(0u, (value, c) => value | (c.Value & c.Mask))))
-                .OrderBy(c => c.Offset).ThenBy(c => c.Width).ThenBy(c => c.Mask).ThenBy(c => c.Value)
+                .Select(g => new RegisterCondition(g.Key.Offset, g.Key.Width, g.Aggregate(0u, (mask, c) => mask | c.Mask), g.Aggregate(0u, (value, c) => value | (c.Value & c.Mask))));
+            IEnumerable<RegisterCondition> inequalities = all
+                .Where(c => c.NotEqual)
+                .Select(c => c with { Value = c.Value & c.Mask })
+                .Distinct();
+            return equalities.Concat(inequalities)
+                .OrderBy(c => c.Offset).ThenBy(c => c.Width).ThenBy(c => c.NotEqual).ThenBy(c => c.Mask).ThenBy(c => c.Value)
                 .ToEquatableArray();
+        }
 
         private static uint ChainMask(BoundBlock block, int offset, int width)
         {
@@ -212,14 +225,14 @@ namespace VfioPolicy.Compiler.Binding
                     continue;
                 }
 
-                var required = new RegisterCondition(tested.Offset, tested.Width, MaskOf(field.LowBit, field.HighBit), (uint)condition.Value.Value << field.LowBit);
-                RegisterCondition? contradicted = bound.FirstOrDefault(c => c.Offset == required.Offset && c.Width == required.Width && ((c.Value ^ required.Value) & c.Mask & required.Mask) != 0);
+                var required = new RegisterCondition(tested.Offset, tested.Width, MaskOf(field.LowBit, field.HighBit), (uint)condition.Value.Value << field.LowBit, condition.NotEqual);
+                RegisterCondition? contradicted = bound.FirstOrDefault(c => c.Contradicts(required));
                 if (contradicted != null)
                 {
                     _diagnostics.Report(
                         CompilerDiagnostics.ContradictoryConditions,
                         condition.Span,
-                        "condition " + tested.Name + "." + field.Name + " = " + condition.Value.Text + " contradicts " + (info != null && info.Conditions.Contains(contradicted) ? "the catalogue's condition on " + info.Name : "an earlier condition") + ", so the register could never exist");
+                        "condition " + tested.Name + "." + field.Name + " " + condition.Operator + " " + condition.Value.Text + " contradicts " + (info != null && info.Conditions.Contains(contradicted) ? "the catalogue's condition on " + info.Name : "an earlier condition") + ", so the register could never exist");
                     valid = false;
                     continue;
                 }
@@ -231,12 +244,12 @@ namespace VfioPolicy.Compiler.Binding
             return valid;
         }
 
-        private BoundRegister? FindOrAdd(BoundBlock block, RegisterStatement statement, int offset, int width, string name, EquatableArray<RegisterCondition> conditions, RuleOrigin origin, uint chainMask)
+        private BoundRegister? FindOrAdd(BoundBlock block, RegisterStatement statement, int offset, int width, string name, EquatableArray<RegisterCondition> conditions, RuleOrigin origin, uint chainMask, uint chainIdMask)
         {
             BoundRegister? existing = block.Registers.FirstOrDefault(r => r.Offset == offset && r.Conditions.Equals(conditions));
             if (existing == null)
             {
-                var created = new BoundRegister(offset, width, name, conditions, origin, statement.Register.Span, chainMask);
+                var created = new BoundRegister(offset, width, name, conditions, origin, statement.Register.Span, chainMask) { ChainIdMask = chainIdMask };
                 if (name.Length > 0)
                 {
                     created.NameOrigin = origin;
@@ -319,16 +332,17 @@ namespace VfioPolicy.Compiler.Binding
 
                 uint mask = MaskOf(low, high);
                 fieldsMask |= mask;
-                if ((mask & register.ChainMask) != 0)
-                {
-                    _diagnostics.Report(CompilerDiagnostics.ChainBytes, field.Span, Formatting.Bits(mask & register.ChainMask) + " of " + register.DisplayName + " are the capability's ID and next pointer, which belong to the chain; rules cannot cover them");
-                    continue;
-                }
-
                 string target = Formatting.Bits(mask);
                 BitAction? action = ActionBinder.Bind(field.Action, high - low + 1, target, true, _diagnostics);
                 if (action == null)
                 {
+                    continue;
+                }
+
+                uint forbiddenLinkBits = mask & register.ChainMask & ~ChainLinkRules.AllowedLinkBits(action, field.Action.HardwareRw1c, register.ChainMask, register.ChainIdMask);
+                if (forbiddenLinkBits != 0)
+                {
+                    _diagnostics.Report(CompilerDiagnostics.ChainBytes, field.Span, Formatting.Bits(forbiddenLinkBits) + " of " + register.DisplayName + " are the capability's ID and next pointer, which belong to the chain; " + ChainLinkRules.WhatMayCoverThem);
                     continue;
                 }
 
@@ -338,7 +352,14 @@ namespace VfioPolicy.Compiler.Binding
             if (statement.Action != null)
             {
                 BitAction? action = ActionBinder.Bind(statement.Action, registerBits, "the " + Formatting.Decimal(registerBits) + "-bit register " + register.DisplayName, true, _diagnostics);
-                uint remaining = register.FullMask & ~fieldsMask & ~register.ChainMask;
+
+                // A register-level action covers the link bits it may take; the others stay the chain's.
+                uint linkBitsTaken = action == null ? 0 : ChainLinkRules.AllowedLinkBits(action, statement.Action.HardwareRw1c, register.ChainMask, register.ChainIdMask);
+                uint remaining = register.FullMask & ~fieldsMask & ~(register.ChainMask & ~linkBitsTaken);
+                if (action != null && remaining == 0 && (register.FullMask & ~fieldsMask) != 0)
+                {
+                    _diagnostics.Report(CompilerDiagnostics.ChainBytes, statement.Action.Span, "the action of " + register.DisplayName + " would cover only the capability's ID and next pointer, which belong to the chain; " + ChainLinkRules.WhatMayCoverThem);
+                }
                 if (action != null && remaining != 0)
                 {
                     register.Rules.Add(new BoundRule(remaining, action, statement.Action.HardwareRw1c, null, statement.Override, file.OriginOf(statement), statement.Action.Span));

@@ -40,30 +40,16 @@ namespace VfioPolicy.Compiler.Checking
         private static string Describe(BoundRegister register)
             => register.Name.Length > 0 ? register.Name + " (" + Formatting.Hex(register.Offset) + " " + Formatting.WidthName(register.Width) + ")" : register.DisplayName;
 
-        /// <summary>True when no device can satisfy both condition sets: some byte is required to hold different values.</summary>
+        /// <summary>True when no device can satisfy both condition sets: some byte is required to hold different values, or to hold and not hold one value.</summary>
         public static bool Exclusive(EquatableArray<RegisterCondition> first, EquatableArray<RegisterCondition> second)
         {
             foreach (RegisterCondition a in first)
             {
                 foreach (RegisterCondition b in second)
                 {
-                    for (int byteA = 0; byteA < a.Width; byteA++)
+                    if (a.Contradicts(b))
                     {
-                        int offset = a.Offset + byteA;
-                        int byteB = offset - b.Offset;
-                        if (byteB < 0 || byteB >= b.Width)
-                        {
-                            continue;
-                        }
-
-                        uint maskA = (a.Mask >> (byteA * 8)) & 0xff;
-                        uint maskB = (b.Mask >> (byteB * 8)) & 0xff;
-                        uint valueA = (a.Value >> (byteA * 8)) & 0xff;
-                        uint valueB = (b.Value >> (byteB * 8)) & 0xff;
-                        if (((valueA ^ valueB) & maskA & maskB) != 0)
-                        {
-                            return true;
-                        }
+                        return true;
                     }
                 }
             }

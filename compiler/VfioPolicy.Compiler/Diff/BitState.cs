@@ -58,6 +58,7 @@ namespace VfioPolicy.Compiler.Diff
         {
             WriteSemantics.ReadOnly => "ro",
             WriteSemantics.ReadWrite => "rw",
+            WriteSemantics.WriteHardware => "ro write-hw",
             _ => "rw1c",
         };
     }
@@ -80,6 +81,13 @@ namespace VfioPolicy.Compiler.Diff
         public static int Drive(BitState state)
             => state.Disposition == Disposition.Virtualize && state.Write != WriteSemantics.ReadOnly && state.Behavior != Behavior.None ? 1 : 0;
 
+        /// <summary>
+        /// 1 when a consumer write reaches the hardware bit under a virtual read (<c>virtualize ro write-hw</c>), else 0.
+        /// Passthrough rw writes are already counted by <see cref="Reach"/>, whose top level is "reads and writes".
+        /// </summary>
+        public static int HardwareWrite(BitState state)
+            => state.Disposition == Disposition.Virtualize && state.Write == WriteSemantics.WriteHardware ? 1 : 0;
+
         /// <summary>1 when a read-modify-write may write the hardware bit back as read (no hw-rw1c), 0 when the merge protects it.</summary>
         public static int Merge(BitState state) => state.HardwareWriteOneToClear ? 0 : 1;
 
@@ -90,6 +98,22 @@ namespace VfioPolicy.Compiler.Diff
             var lowered = new List<string>();
             Compare(Reach(before), Reach(after), "reach " + ReachName(Reach(before)) + " → " + ReachName(Reach(after)), raised, lowered);
             Compare(Drive(before), Drive(after), Drive(after) > 0 ? "writes drive behavior " + DiffText.BehaviorName(after.Behavior) : "writes no longer drive behavior " + DiffText.BehaviorName(before.Behavior), raised, lowered);
+            if (Reach(before) < 3 && Reach(after) < 3)
+            {
+                Compare(HardwareWrite(before), HardwareWrite(after), HardwareWrite(after) > 0 ? "writes reach the hardware" : "writes no longer reach the hardware", raised, lowered);
+            }
+            else if (Reach(before) == 3 && Reach(after) < 3 && HardwareWrite(after) > 0)
+            {
+                // Live reads are given up but writes still reach the hardware: not a pure narrowing of writes.
+                lowered.RemoveAll(reason => reason.StartsWith("reach ", StringComparison.Ordinal));
+                lowered.Add("reach hardware reads and writes → " + ReachName(Reach(after)) + " for reads; writes still reach the hardware");
+            }
+            else if (Reach(before) < 3 && Reach(after) == 3 && HardwareWrite(before) > 0)
+            {
+                raised.RemoveAll(reason => reason.StartsWith("reach ", StringComparison.Ordinal));
+                raised.Add("reach " + ReachName(Reach(before)) + " → hardware reads (writes already reached the hardware)");
+            }
+
             Compare(Merge(before), Merge(after), Merge(after) > 0 ? "hw-rw1c removed: a merge may clear the bit" : "hw-rw1c added: merges keep the bit", raised, lowered);
             if (raised.Count > 0)
             {

@@ -102,21 +102,7 @@ namespace VfioPolicy.Compiler.Diff
             int offset = position / 8;
             int bit = position % 8;
             bool Has(ReadOnlySpan<byte> mask) => (mask[offset] & (1 << bit)) != 0;
-            BitAction action;
-            if (!Has(bound.VirtMask))
-            {
-                action = Has(bound.PassthroughWritable) ? BitAction.PassthroughReadWrite : BitAction.PassthroughReadOnly;
-            }
-            else if (Has(bound.DenyMask))
-            {
-                action = BitAction.Deny(0, silent: !Has(bound.AuditMask));
-            }
-            else
-            {
-                WriteSemantics write = Has(bound.ShadowReadWrite) ? WriteSemantics.ReadWrite : Has(bound.ShadowWriteOneToClear) ? WriteSemantics.WriteOneToClear : WriteSemantics.ReadOnly;
-                InitialValueSource initial = Has(bound.InitFromHardware) ? InitialValueSource.Hardware : InitialValueSource.Literal;
-                action = new BitAction(Disposition.Virtualize, write, initial, 0, false);
-            }
+            BitAction action = bound.ActionAt(offset, bit) with { Value = 0 };
 
             Behavior behavior = bound.FindBehavior(offset)?.Behavior ?? Behavior.None;
             BitState state = BitState.Of(action, Has(bound.HardwareWriteOneToClear), behavior);

@@ -310,9 +310,9 @@ namespace VfioPolicy.Compiler.Diff
         /// <summary>A register condition list as text: <c>[0x02 u16] &amp; 0x80 = 0x80</c>, comma-separated, in a canonical order.</summary>
         public static string ConditionText(EquatableArray<RegisterCondition> conditions)
             => string.Join(", ", conditions
-                .OrderBy(c => c.Offset).ThenBy(c => c.Width).ThenBy(c => c.Mask).ThenBy(c => c.Value)
+                .OrderBy(c => c.Offset).ThenBy(c => c.Width).ThenBy(c => c.NotEqual).ThenBy(c => c.Mask).ThenBy(c => c.Value)
                 .Select(c => "[" + DiffText.Hex(c.Offset) + " " + DiffText.WidthName(c.Width) + "] & 0x" + c.Mask.ToString("x", CultureInfo.InvariantCulture)
-                    + " = 0x" + c.Value.ToString("x", CultureInfo.InvariantCulture)));
+                    + (c.NotEqual ? " != 0x" : " = 0x") + c.Value.ToString("x", CultureInfo.InvariantCulture)));
 
         /// <summary>Where one bit's meaning comes from on one side.</summary>
         private sealed record BitSource(BitState State, bool Value, RuleOrigin Origin, string? DefaultLabel, RegisterModel? Register)

@@ -247,7 +247,7 @@ namespace VfioPolicy.Compiler.Emit
 
             if (Has(bound.VirtMask))
             {
-                string write = Has(bound.ShadowReadWrite) ? "rw" : Has(bound.ShadowWriteOneToClear) ? "rw1c" : "ro";
+                string write = Has(bound.PassthroughWritable) ? "ro, writes reach the hardware" : Has(bound.ShadowReadWrite) ? "rw" : Has(bound.ShadowWriteOneToClear) ? "rw1c" : "ro";
                 string initial = Has(bound.InitFromHardware) ? ", from hardware" : string.Empty;
                 return "virtualized " + write + initial + hardwareRw1c;
             }

@@ -16,6 +16,7 @@ namespace VfioPolicy.Compiler.Emit
             {
                 WriteSemantics.ReadOnly => "ro",
                 WriteSemantics.ReadWrite => "rw",
+                WriteSemantics.WriteHardware => "ro, writes reach the hardware",
                 _ => "rw1c",
             };
             switch (action.Disposition)

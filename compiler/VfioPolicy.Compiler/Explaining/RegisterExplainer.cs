@@ -43,25 +43,7 @@ namespace VfioPolicy.Compiler.Explaining
                 for (int bit = 0; bit < 8; bit++)
                 {
                     byte mask = (byte)(1 << bit);
-                    bool virt = (bound.VirtMask[at] & mask) != 0;
-                    bool deny = (bound.DenyMask[at] & mask) != 0;
-                    uint value = (bound.ResetValue[at] & mask) != 0 ? 1u : 0u;
-                    BitAction action;
-                    if (deny)
-                    {
-                        action = BitAction.Deny(value, silent: (bound.AuditMask[at] & mask) == 0);
-                    }
-                    else if (virt)
-                    {
-                        WriteSemantics write = (bound.ShadowReadWrite[at] & mask) != 0 ? WriteSemantics.ReadWrite
-                            : (bound.ShadowWriteOneToClear[at] & mask) != 0 ? WriteSemantics.WriteOneToClear : WriteSemantics.ReadOnly;
-                        bool fromHardware = (bound.InitFromHardware[at] & mask) != 0;
-                        action = new BitAction(Disposition.Virtualize, write, fromHardware ? InitialValueSource.Hardware : InitialValueSource.Literal, fromHardware ? 0 : value, false);
-                    }
-                    else
-                    {
-                        action = (bound.PassthroughWritable[at] & mask) != 0 ? BitAction.PassthroughReadWrite : BitAction.PassthroughReadOnly;
-                    }
+                    BitAction action = bound.ActionAt(at, bit);
 
                     RuleOrigin owner = bound.OwnerOf(at, bit);
                     BitOwnerKind kind = bound.OwnerKindOf(at, bit);

@@ -26,12 +26,13 @@ namespace VfioPolicy.Compiler.Scaffolding
             }
         }
 
-        /// <summary>The language's keyword for write semantics: <c>ro</c>, <c>rw</c>, <c>rw1c</c>.</summary>
+        /// <summary>The language's words for write semantics: <c>ro</c>, <c>rw</c>, <c>rw1c</c>, <c>ro write-hw</c>.</summary>
         public static string WriteWord(WriteSemantics write) => write switch
         {
             WriteSemantics.ReadOnly => "ro",
             WriteSemantics.ReadWrite => "rw",
             WriteSemantics.WriteOneToClear => "rw1c",
+            WriteSemantics.WriteHardware => "ro write-hw",
             _ => throw new ArgumentOutOfRangeException(nameof(write), write, "unknown write semantics"),
         };
 

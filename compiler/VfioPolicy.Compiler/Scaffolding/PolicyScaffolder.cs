@@ -148,13 +148,13 @@ namespace VfioPolicy.Compiler.Scaffolding
             Line(text, "# " + keyword + " " + name + " {");
             foreach (RegisterInfo register in catalogue.Registers.OrderBy(r => r.Offset))
             {
-                if (register.Offset + register.Width > first.Length || !register.Conditions.All(c => Holds(c, request.Config, first.Offset)))
+                if (register.Offset + register.Width > first.Length || !register.Conditions.All(c => c.Holds(request.Config, first.Offset)))
                 {
                     continue;
                 }
 
                 RegisterModel? baseRegister = described?.Registers.FirstOrDefault(r => r.Offset == register.Offset && r.Width == register.Width
-                    && r.Conditions.All(c => Holds(c, request.Config, first.Offset)));
+                    && r.Conditions.All(c => c.Holds(request.Config, first.Offset)));
                 WriteRegister(text, register, baseRegister, described == null || described.Hide != null ? basePolicy.Defaults.Capability : uncovered);
             }
 
@@ -241,17 +241,6 @@ namespace VfioPolicy.Compiler.Scaffolding
                && a.Action.Silent == b.Action.Silent
                && a.HardwareW1c == b.HardwareW1c;
 
-        private static bool Holds(RegisterCondition condition, byte[] config, int capabilityStart)
-        {
-            uint value = 0;
-            for (int i = condition.Width - 1; i >= 0; i--)
-            {
-                int at = capabilityStart + condition.Offset + i;
-                value = (value << 8) | (at < config.Length ? config[at] : 0u);
-            }
-
-            return (value & condition.Mask) == condition.Value;
-        }
 
         private static string FileName(RuleOrigin origin)
         {

@@ -56,6 +56,11 @@ namespace VfioPolicy.Grammar.Formatting
                 case ActionKind.Virtualize:
                     text.Append("virtualize");
                     AppendWord(text, action.Mode?.Text);
+                    if (action.WriteHardware)
+                    {
+                        text.Append(" write-hw");
+                    }
+
                     if (action.InitFromHardware)
                     {
                         text.Append(" init hw");
@@ -229,7 +234,7 @@ namespace VfioPolicy.Grammar.Formatting
 
             if (register.Conditions.Count > 0)
             {
-                text.Append(" when ").Append(string.Join(", ", register.Conditions.Select(c => c.Register.Text + "." + c.Field.Text + " = " + c.Value.Text)));
+                text.Append(" when ").Append(string.Join(", ", register.Conditions.Select(c => c.Register.Text + "." + c.Field.Text + " " + c.Operator + " " + c.Value.Text)));
             }
 
             if (register.Action != null)

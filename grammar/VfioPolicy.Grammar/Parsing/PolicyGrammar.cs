@@ -55,6 +55,7 @@ namespace VfioPolicy.Grammar.Parsing
         private static readonly Parser<ActionSyntax> Virtualize =
             from keyword in Keyword("virtualize")
             from mode in VirtualizeMode
+            from writeHardware in Keyword("write-hw").XOptional()
             from init in Init.XOptional()
             select new ActionSyntax(
                 ActionKind.Virtualize,
@@ -63,7 +64,10 @@ namespace VfioPolicy.Grammar.Parsing
                 init.IsDefined ? init.Get().Value : null,
                 false,
                 false,
-                Join(keyword.Span, init.IsDefined ? init.Get().Span : mode.Span));
+                Join(keyword.Span, init.IsDefined ? init.Get().Span : writeHardware.IsDefined ? writeHardware.Get().Span : mode.Span))
+            {
+                WriteHardware = writeHardware.IsDefined,
+            };
 
         private static readonly Parser<ActionSyntax> Deny =
             from keyword in Keyword("deny")
@@ -111,9 +115,9 @@ namespace VfioPolicy.Grammar.Parsing
             from register in Name("a register name")
             from dot in Punctuation(".")
             from field in Expect(FieldNameToken, "a field name")
-            from equalSign in Punctuation("=")
+            from notEqual in Punctuation("=").Return(false).XOr(Punctuation("!=").Return(true))
             from value in Number("a value")
-            select new ConditionSyntax(register, field, value, Join(register.Span, value.Span));
+            select new ConditionSyntax(register, field, value, Join(register.Span, value.Span)) { NotEqual = notEqual };
 
         private static readonly Parser<IReadOnlyList<ConditionSyntax>> When =
             from keyword in Keyword("when")

@@ -109,8 +109,15 @@ namespace VfioPolicy.Grammar.Syntax
     /// <summary>A register by catalogue name (<c>COMMAND</c>) or by offset and width with an optional name (<c>0x40 u32 MY_REG</c>).</summary>
     public sealed record RegisterRef(NumberLiteral? Offset, Identifier? Width, Identifier? Name, SourceSpan Span) : SyntaxNode(Span);
 
-    /// <summary><c>when REGISTER.FIELD = VALUE</c>: the register exists only where the device's bits say so.</summary>
-    public sealed record ConditionSyntax(Identifier Register, Identifier Field, NumberLiteral Value, SourceSpan Span) : SyntaxNode(Span);
+    /// <summary><c>when REGISTER.FIELD = VALUE</c> (or <c>!= VALUE</c>): the register exists only where the device's bits say so.</summary>
+    public sealed record ConditionSyntax(Identifier Register, Identifier Field, NumberLiteral Value, SourceSpan Span) : SyntaxNode(Span)
+    {
+        /// <summary>The operator is <c>!=</c>: the condition holds when the field differs from <see cref="Value"/>.</summary>
+        public bool NotEqual { get; init; }
+
+        /// <summary>The operator as written: <c>=</c> or <c>!=</c>.</summary>
+        public string Operator => NotEqual ? "!=" : "=";
+    }
 
     /// <summary>
     /// <c>[override] register REF [behavior NAME] [when …] [ACTION] [{ … }]</c>. A register-level action covers every
@@ -143,7 +150,7 @@ namespace VfioPolicy.Grammar.Syntax
         /// <summary><c>passthrough rw|ro</c>.</summary>
         Passthrough,
 
-        /// <summary><c>virtualize rw|ro|rw1c [init hw|VALUE]</c>.</summary>
+        /// <summary><c>virtualize rw|ro|rw1c [write-hw] [init hw|VALUE]</c>.</summary>
         Virtualize,
 
         /// <summary><c>deny [VALUE] [silent]</c>.</summary>
@@ -161,5 +168,9 @@ namespace VfioPolicy.Grammar.Syntax
         NumberLiteral? Value,
         bool Silent,
         bool HardwareRw1c,
-        SourceSpan Span) : SyntaxNode(Span);
+        SourceSpan Span) : SyntaxNode(Span)
+    {
+        /// <summary><c>write-hw</c> after a virtualize mode: a consumer write reaches the hardware while reads stay on the shadow.</summary>
+        public bool WriteHardware { get; init; }
+    }
 }

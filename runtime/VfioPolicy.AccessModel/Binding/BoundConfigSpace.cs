@@ -179,6 +179,35 @@ namespace VfioPolicy.AccessModel.Binding
             return best;
         }
 
+        /// <summary>
+        /// The action bit <paramref name="bit"/> (0–7) of byte <paramref name="offset"/> was bound to, read back from the
+        /// masks: <see cref="BitAction.Value"/> is the bit's reset or denied value (0 or 1; 0 when it starts from the
+        /// hardware). Whether the hardware bit is write-1-to-clear is a separate fact (<see cref="HardwareWriteOneToClear"/>).
+        /// </summary>
+        public BitAction ActionAt(int offset, int bit)
+        {
+            CheckBit(offset, bit);
+            int mask = 1 << bit;
+            bool Has(byte[] bytes) => (bytes[offset] & mask) != 0;
+            uint value = Has(_resetValue) ? 1u : 0u;
+            if (Has(_deny))
+            {
+                return BitAction.Deny(value, silent: !Has(_audit));
+            }
+
+            if (!Has(_virt))
+            {
+                return Has(_passthroughWritable) ? BitAction.PassthroughReadWrite : BitAction.PassthroughReadOnly;
+            }
+
+            WriteSemantics write = Has(_passthroughWritable) ? WriteSemantics.WriteHardware
+                : Has(_shadowReadWrite) ? WriteSemantics.ReadWrite
+                : Has(_shadowWriteOneToClear) ? WriteSemantics.WriteOneToClear
+                : WriteSemantics.ReadOnly;
+            bool fromHardware = Has(_initFromHardware);
+            return new BitAction(Disposition.Virtualize, write, fromHardware ? InitialValueSource.Hardware : InitialValueSource.Literal, fromHardware ? 0 : value, false);
+        }
+
         /// <summary>The rule or default owning most bits of byte <paramref name="offset"/>; a tie goes to the owner of the lowest bit.</summary>
         public RuleOrigin DominantRule(int offset) => Rules[DominantOwnerIndex(offset)];
 

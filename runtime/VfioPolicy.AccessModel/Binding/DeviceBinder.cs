@@ -134,6 +134,9 @@ namespace VfioPolicy.AccessModel.Binding
         {
             private static readonly BitAction ChainLinkAction = new BitAction(Disposition.Virtualize, WriteSemantics.ReadOnly, InitialValueSource.Literal, 0, false);
 
+            // The chain's value (a literal: hiding may have rewritten it), with writes sent to the hardware.
+            private static readonly BitAction ChainLinkWriteHardwareAction = new BitAction(Disposition.Virtualize, WriteSemantics.WriteHardware, InitialValueSource.Literal, 0, false);
+
             private readonly PolicyModel _model;
             private readonly byte[] _config;
             private readonly int _size;
@@ -340,7 +343,7 @@ namespace VfioPolicy.AccessModel.Binding
                         next = NextVisibleOffset(standard, i + 1);
                     }
 
-                    AssignChainLink(placement.Start, 0xFF, _config[placement.Start], warnAboutRules: true);
+                    AssignChainLink(placement.Start, 0xFF, _config[placement.Start], warnAboutRules: true, idBits: 0xFF);
                     AssignChainLink(placement.Start + 1, 0xFF, (byte)next, warnAboutRules: true);
                 }
 
@@ -375,7 +378,9 @@ namespace VfioPolicy.AccessModel.Binding
                     uint linked = placeholder ? next << 20 : (header & 0x000F_FFFFu) | (next << 20);
                     for (int b = 0; b < 4; b++)
                     {
-                        AssignChainLink(placement.Start + b, 0xFF, (byte)(linked >> (8 * b)), warnAboutRules: true);
+                        // The ID and version (bits 0..19) are never rewritten, unless the head is a hidden placeholder.
+                        byte idBits = placeholder ? (byte)0 : (byte)(0x000F_FFFFu >> (8 * b));
+                        AssignChainLink(placement.Start + b, 0xFF, (byte)(linked >> (8 * b)), warnAboutRules: true, idBits);
                     }
                 }
             }
@@ -393,16 +398,38 @@ namespace VfioPolicy.AccessModel.Binding
                 return 0;
             }
 
-            private void AssignChainLink(int offset, byte bits, byte value, bool warnAboutRules)
+            /// <summary>
+            /// Gives chain link bits the chain's value. A rule may keep them in two ways, as the compiler's chain-link
+            /// check allows: <c>virtualize ro write-hw</c> (the chain's value is read, writes reach the hardware) and,
+            /// on ID bits that hiding never rewrites, <c>passthrough ro</c>. Any other rule there is dropped with a
+            /// warning, once per rule and byte.
+            /// </summary>
+            private void AssignChainLink(int offset, byte bits, byte value, bool warnAboutRules, byte idBits = 0)
             {
                 if (warnAboutRules)
                 {
-                    // Rules cannot own chain links; say so once per rule and byte instead of silently dropping it.
+                    ConfigSpaceMasks m = _masks;
+                    byte writeHardware = (byte)(m.Virt[offset] & m.PassthroughWritable[offset] & ~m.Deny[offset] & ~m.HardwareWriteOneToClear[offset] & m.InitFromHardware[offset]);
+                    byte readHardware = (byte)(~m.Virt[offset] & ~m.PassthroughWritable[offset] & ~m.HardwareWriteOneToClear[offset] & idBits);
                     int warnedOwner = -1;
                     for (int bit = 0; bit < 8; bit++)
                     {
                         int owner = _bitOwners[(offset * 8) + bit];
-                        if ((bits & (1 << bit)) != 0 && _ruleKinds[owner] == BitOwnerKind.Rule && owner != warnedOwner)
+                        if ((bits & (1 << bit)) == 0 || _ruleKinds[owner] != BitOwnerKind.Rule)
+                        {
+                            continue;
+                        }
+
+                        if ((writeHardware & (1 << bit)) != 0)
+                        {
+                            Assign(offset, (byte)(1 << bit), ChainLinkWriteHardwareAction, value, 0, owner);
+                            bits &= (byte)~(1 << bit);
+                        }
+                        else if ((readHardware & (1 << bit)) != 0)
+                        {
+                            bits &= (byte)~(1 << bit);
+                        }
+                        else if (owner != warnedOwner)
                         {
                             warnedOwner = owner;
                             _warnings.Add("rule at " + _rules[owner].Location + " would make chain link byte " + Hex(offset) + " "
@@ -436,7 +463,7 @@ namespace VfioPolicy.AccessModel.Binding
 
                 foreach (RegisterCondition condition in register.Conditions)
                 {
-                    if (!Holds(condition, baseOffset))
+                    if (!condition.Holds(_config, baseOffset))
                     {
                         return;
                     }
@@ -487,16 +514,6 @@ namespace VfioPolicy.AccessModel.Binding
                 }
             }
 
-            private bool Holds(RegisterCondition condition, int baseOffset)
-            {
-                int offset = baseOffset + condition.Offset;
-                if (condition.Width < 1 || condition.Width > 4 || offset < 0 || offset + condition.Width > _size)
-                {
-                    return false;
-                }
-
-                return (ReadConfig(offset, condition.Width) & condition.Mask) == (condition.Value & condition.Mask);
-            }
 
             private uint ReadConfig(int offset, int width)
             {
@@ -553,7 +570,12 @@ namespace VfioPolicy.AccessModel.Binding
                         break;
                     case Disposition.Virtualize:
                         m.Virt[offset] |= bits;
-                        if (action.Write == WriteSemantics.ReadWrite)
+                        if (action.Write == WriteSemantics.WriteHardware)
+                        {
+                            // Read from the shadow, written to the hardware: the merge treats it as passthrough-writable.
+                            m.PassthroughWritable[offset] |= bits;
+                        }
+                        else if (action.Write == WriteSemantics.ReadWrite)
                         {
                             m.ShadowReadWrite[offset] |= bits;
                         }

@@ -31,6 +31,13 @@ namespace VfioPolicy.AccessModel.Model
 
         /// <summary>A written 1 clears the bit, a 0 leaves it (<c>rw1c</c>; virtualized bits only).</summary>
         WriteOneToClear,
+
+        /// <summary>
+        /// <c>virtualize ro write-hw</c> (virtualized bits only): the shadow ignores the write and the hardware takes it,
+        /// as a passthrough-writable bit's would. Reads keep coming from the shadow. It is the kernel's raw write under
+        /// a virtual read (vendor-specific capability headers).
+        /// </summary>
+        WriteHardware,
     }
 
     /// <summary>Where a virtualized bit's initial (and reset) value comes from.</summary>
@@ -114,7 +121,78 @@ namespace VfioPolicy.AccessModel.Model
     /// <param name="Width">Width in bytes of the tested register.</param>
     /// <param name="Mask">Bits tested.</param>
     /// <param name="Value">Required value of the tested bits (already positioned under <paramref name="Mask"/>).</param>
-    public sealed record RegisterCondition(int Offset, int Width, uint Mask, uint Value);
+    /// <param name="NotEqual">The condition holds when the tested bits differ from <paramref name="Value"/> (<c>!=</c>).</param>
+    public sealed record RegisterCondition(int Offset, int Width, uint Mask, uint Value, bool NotEqual = false)
+    {
+        /// <summary>
+        /// Whether the condition holds on <paramref name="config"/> for a register space starting at
+        /// <paramref name="baseOffset"/> (0 for the header, the capability's offset otherwise). Tested bytes outside the
+        /// image make it false, whatever the operator: a register whose condition cannot be read does not exist.
+        /// </summary>
+        public bool Holds(ReadOnlySpan<byte> config, int baseOffset)
+        {
+            long start = (long)baseOffset + Offset;
+            if (Width < 1 || Width > 4 || start < 0 || start + Width > config.Length)
+            {
+                return false;
+            }
+
+            uint value = 0;
+            for (int b = Width - 1; b >= 0; b--)
+            {
+                value = (value << 8) | config[(int)start + b];
+            }
+
+            return ((value & Mask) == (Value & Mask)) != NotEqual;
+        }
+
+        /// <summary>
+        /// True when no device satisfies both this condition and <paramref name="other"/>. Two equalities contradict
+        /// when some shared bit must hold different values; an equality and an inequality on the same register when
+        /// the equality fixes every bit the inequality tests to the value it excludes. Two inequalities never do.
+        /// </summary>
+        public bool Contradicts(RegisterCondition other)
+        {
+            if (other is null)
+            {
+                throw new ArgumentNullException(nameof(other));
+            }
+
+            if (NotEqual && other.NotEqual)
+            {
+                return false;
+            }
+
+            if (NotEqual || other.NotEqual)
+            {
+                RegisterCondition equality = NotEqual ? other : this;
+                RegisterCondition inequality = NotEqual ? this : other;
+                return equality.Offset == inequality.Offset && equality.Width == inequality.Width
+                    && (inequality.Mask & ~equality.Mask) == 0
+                    && ((equality.Value ^ inequality.Value) & inequality.Mask) == 0;
+            }
+
+            for (int byteA = 0; byteA < Width; byteA++)
+            {
+                int byteB = Offset + byteA - other.Offset;
+                if (byteB < 0 || byteB >= other.Width)
+                {
+                    continue;
+                }
+
+                uint maskA = (Mask >> (byteA * 8)) & 0xff;
+                uint maskB = (other.Mask >> (byteB * 8)) & 0xff;
+                uint valueA = (Value >> (byteA * 8)) & 0xff;
+                uint valueB = (other.Value >> (byteB * 8)) & 0xff;
+                if (((valueA ^ valueB) & maskA & maskB) != 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 
     /// <summary>A rule over bits <paramref name="LowBit"/>..<paramref name="HighBit"/> (inclusive) of one register.</summary>
     /// <param name="LowBit">Lowest bit, 0-based within the register.</param>

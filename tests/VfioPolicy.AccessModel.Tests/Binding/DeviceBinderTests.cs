@@ -382,6 +382,76 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         }
 
         [Fact]
+        public void write_hw_on_a_chain_link_reads_the_chains_value_and_sends_writes_to_the_hardware()
+        {
+            // VNDR at 0x40 -> MSI at 0x50 (hidden) -> EXP at 0x60: the VNDR's next pointer must skip the hidden MSI.
+            var policy = new PolicyBuilder().Defaults(capability: Act.PassRw, unknown: Act.PassRw);
+            policy.Capability(Vndr, "VNDR").Register(0x00, 2, "LINK").All(Act.VirtFromHardware(WriteSemantics.WriteHardware), out RuleOrigin rule);
+            policy.Capability(Msi, "MSI").Hide();
+            var image = new ConfigImage().Set16(0x06, 0x0010).AddCapability(0x40, Vndr, 0x10, "VNDR").AddCapability(0x50, Msi, 0x10, "MSI").AddCapability(0x60, Exp, 0x3C, "EXP");
+            var h = new FirewallHarness(policy.Build(), image);
+
+            Assert.Empty(h.Bound.Warnings);
+            Assert.Equal(rule, h.Bound.OwnerOf(0x41, 0));
+            Assert.Equal(0x6009u, h.Read(0x40, 2));                 // the chain's next pointer, not the hardware's 0x50
+            Assert.Equal(0xFF, h.Bound.VirtMask[0x41]);
+            Assert.Equal(0xFF, h.Bound.WriteMask[0x41]);
+
+            h.Write(0x40, 2, 0x1234);
+            Assert.Equal(0x1234u, h.Hardware.Peek(0x40, 2));        // the write reached the device
+            Assert.Equal(0x6009u, h.Read(0x40, 2));                 // and the shadow kept the chain's value
+            Assert.Equal(0x6009u, h.ShadowValue(0x40, 2));
+        }
+
+        [Fact]
+        public void passthrough_ro_on_a_capability_id_reads_the_hardware_and_leaves_the_next_pointer_to_the_chain()
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.PassRw, unknown: Act.PassRw);
+            policy.Capability(Pm, "PM").Register(0x00, 2, "LINK").All(Act.PassRo, out RuleOrigin rule);
+            var h = new FirewallHarness(policy.Build(), ThreeCapabilities());
+
+            Assert.Equal(rule, h.Bound.OwnerOf(0x40, 0));
+            Assert.Equal(BitOwnerKind.ChainLink, h.Bound.OwnerKindOf(0x41, 0));
+            Assert.Equal(0x00, h.Bound.VirtMask[0x40]);
+            Assert.Single(h.Bound.Warnings, w => w.Contains("chain link byte 0x41 passthrough", StringComparison.Ordinal));
+
+            h.Hardware.SetDeviceValue(0x40, 2, 0x7777);
+            Assert.Equal(0x5077u, h.Read(0x40, 2));                 // ID live from the device, next pointer from the chain
+            h.Write(0x40, 1, 0xAA);
+            Assert.Equal(0x7777u, h.Hardware.Peek(0x40, 2));        // read-only: nothing written
+        }
+
+        [Fact]
+        public void write_hw_on_an_extended_header_keeps_the_skip_over_a_hidden_successor()
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.PassRw, unknown: Act.PassRw);
+            policy.Capability(0x0B, "VNDR", extended: true).Register(0x00, 4, "LINK").All(Act.VirtFromHardware(WriteSemantics.WriteHardware));
+            policy.Capability(0x03, "DSN", extended: true).Hide();
+            var image = new ConfigImage(4096)
+                .AddExtended(0x100, 0x0B, 1, 0x10, "VNDR")
+                .AddExtended(0x150, 0x03, 1, 0x0C, "DSN")
+                .AddExtended(0x160, 0x01, 2, 0x48, "ERR");
+            var h = new FirewallHarness(policy.Build(), image);
+
+            Assert.Equal(0x1601_000Bu, h.Read(0x100, 4));
+            h.Write(0x100, 4, 0xDEAD_BEEF);
+            Assert.Equal(0xDEAD_BEEFu, h.Hardware.Peek(0x100, 4));
+            Assert.Equal(0x1601_000Bu, h.Read(0x100, 4));
+        }
+
+        [Fact]
+        public void a_not_equal_condition_binds_the_register_on_every_other_value()
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.PassRo, unknown: Act.PassRw);
+            policy.Capability(Exp, "EXP").Register(0x28, 2, "DEVCTL2").All(Act.PassRw).When(0x02, 2, 0x000F, 0x0001, notEqual: true);
+            foreach ((uint version, byte expected) in new[] { (1u, (byte)0x00), (2u, (byte)0xFF), (3u, (byte)0xFF), (0u, (byte)0xFF) })
+            {
+                var image = ThreeCapabilities().Set16(0x62, (ushort)version);
+                Assert.Equal(expected, Bind(policy, image).PassthroughWritable[0x60 + 0x28]);
+            }
+        }
+
+        [Fact]
         public void rule_covering_a_chain_link_is_overridden_with_a_warning()
         {
             var policy = new PolicyBuilder();

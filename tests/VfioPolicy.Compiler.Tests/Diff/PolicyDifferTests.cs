@@ -80,6 +80,12 @@ namespace VfioPolicy.Compiler.Tests.Diff
         [InlineData("passthrough rw hw-rw1c", "passthrough rw", ChangeImpact.Widening)]
         [InlineData("passthrough rw hw-rw1c", "deny 0 hw-rw1c", ChangeImpact.Narrowing)]
         [InlineData("passthrough rw hw-rw1c", "deny 0", ChangeImpact.Widening)]
+        [InlineData("virtualize ro init hw", "virtualize ro write-hw init hw", ChangeImpact.Widening)]
+        [InlineData("virtualize ro write-hw init hw", "virtualize ro init hw", ChangeImpact.Narrowing)]
+        [InlineData("passthrough rw", "virtualize ro write-hw init hw", ChangeImpact.Narrowing)]
+        [InlineData("virtualize ro write-hw init hw", "passthrough rw", ChangeImpact.Widening)]
+        [InlineData("passthrough ro", "virtualize ro write-hw init hw", ChangeImpact.Widening)]
+        [InlineData("virtualize rw init hw", "virtualize ro write-hw init hw", ChangeImpact.Widening)]
         public void A_bit_change_is_classified_by_the_partial_order(string before, string after, ChangeImpact expected)
         {
             PolicyChange change = Single(DiffBodies(Command("bit 10 " + before), Command("bit 10 " + after)));
@@ -91,6 +97,13 @@ namespace VfioPolicy.Compiler.Tests.Diff
             Assert.Equal(after, change.After);
             Assert.Equal(7 + 2, change.OldOrigin!.Line);
             Assert.Equal(7 + 2, change.NewOrigin!.Line);
+        }
+
+        [Fact]
+        public void Giving_up_live_reads_for_write_hw_says_writes_still_reach_the_hardware()
+        {
+            PolicyChange change = Single(DiffBodies(Command("bit 10 passthrough rw"), Command("bit 10 virtualize ro write-hw init hw")));
+            Assert.Equal("reach hardware reads and writes → hardware value at open for reads; writes still reach the hardware", change.Reason);
         }
 
         [Fact]

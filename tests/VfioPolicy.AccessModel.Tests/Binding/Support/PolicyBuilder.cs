@@ -224,9 +224,9 @@ namespace VfioPolicy.AccessModel.Tests.Binding.Support
 
         public RegisterBuilder All(BitAction action, out RuleOrigin origin, bool hardwareRw1c = false) => Bits(0, (Width * 8) - 1, action, out origin, hardwareRw1c);
 
-        public RegisterBuilder When(int offset, int width, uint mask, uint value)
+        public RegisterBuilder When(int offset, int width, uint mask, uint value, bool notEqual = false)
         {
-            _conditions.Add(new RegisterCondition(offset, width, mask, value));
+            _conditions.Add(new RegisterCondition(offset, width, mask, value, notEqual));
             return this;
         }
 
