@@ -31,9 +31,10 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
     /// For capabilities without a table the masks describe what the read and write functions do: bytes read from
     /// vconfig are virt, bytes <c>vfio_raw_config_write</c> writes are write. <c>vfio_direct_config_read</c> serves a
     /// standard capability's ID byte from vconfig only for reads wider than a byte; both give the same value, and
-    /// the ID byte counts as virt here. Capabilities whose length the kernel computes from structures this class does
-    /// not model (PCI-X, HyperTransport, SATA, VC/MFVC, REBAR, DPA, TPH) throw <see cref="NotSupportedException"/>
-    /// rather than guess, as do overlapping capabilities (the kernel's later-one-wins map is not modelled).
+    /// the ID byte counts as virt here. Overlapping capabilities follow the map (the later one wins), and offsets
+    /// follow <c>vfio_find_cap_start</c>, so abutting capabilities of one type are modelled as the kernel reads them.
+    /// A capability whose length the kernel computes from a structure not modelled here throws
+    /// <see cref="NotSupportedException"/> rather than guess.
     /// </remarks>
     internal sealed class KernelVfioPciMasks
     {
@@ -54,12 +55,18 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
 
         private readonly byte[] _config;
 
+        // pci_config_map, by index into Capabilities (-1: PCI_CAP_ID_INVALID), and each capability's perm table.
+        private readonly int[] _map;
+        private readonly List<PermBits> _perms = new List<PermBits>();
+
         private KernelVfioPciMasks(byte[] config)
         {
             _config = config;
             Size = config.Length;
             Virt = new byte[Size];
             Write = new byte[Size];
+            _map = new int[Size];
+            Array.Fill(_map, -1);
         }
 
         public int Size { get; }
@@ -69,6 +76,12 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
         public byte[] Write { get; }
 
         public List<KernelCapability> Capabilities { get; } = new List<KernelCapability>();
+
+        /// <summary>Bytes the kernel reads at an offset counted from an abutting capability of the same type (<c>vfio_find_cap_start</c>).</summary>
+        public HashSet<int> MergedRun { get; } = new HashSet<int>();
+
+        /// <summary>The capability owning each byte in <c>pci_config_map</c>, or null for the header and raw gaps.</summary>
+        public KernelCapability? OwnerOf(int offset) => offset >= PciStdHeaderSizeof && _map[offset] >= 0 ? Capabilities[_map[offset]] : null;
 
         /// <summary>True when <c>vfio_cap_len</c> set <c>vdev-&gt;extended_caps</c> (a PCI Express capability and a non-zero dword at 0x100).</summary>
         public bool ExtendedCaps { get; private set; }
@@ -95,9 +108,12 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
                 masks.Write[i] = 0xff;
             }
 
-            masks.Apply(0, PciStdHeaderSizeof, BasicPerm());
+            PermBits basic = BasicPerm();
+            Array.Copy(basic.Virt, masks.Virt, PciStdHeaderSizeof);
+            Array.Copy(basic.Write, masks.Write, PciStdHeaderSizeof);
             masks.CapInit();
             masks.EcapInit();
+            masks.ApplyMap();
             return masks;
         }
 
@@ -161,7 +177,7 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
 
                 KernelCapabilityKind kind = cap switch
                 {
-                    0x01 or 0x03 or 0x05 or 0x10 or 0x13 => KernelCapabilityKind.Table,
+                    0x01 or 0x03 or 0x05 or 0x07 or 0x10 or 0x13 => KernelCapabilityKind.Table,
                     0x09 => KernelCapabilityKind.DirectReadRawWrite,
                     _ => KernelCapabilityKind.DirectReadOnly,
                 };
@@ -198,6 +214,25 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
                     len += (flags & 0x0080) != 0 ? 4 : 0;       // PCI_MSI_FLAGS_64BIT
                     len += (flags & 0x0100) != 0 ? 10 : 0;      // PCI_MSI_FLAGS_MASKBIT
                     return len;
+                case 0x07:
+                    // PCI_X_CMD_VERSION(word) of the PCI_X_CMD word, as the kernel reads it.
+                    if (((ReadWord(pos + 2) >> 12) & 3) != 0)
+                    {
+                        if (Size > PciCfgSpaceSize)
+                        {
+                            ExtendedCaps = ReadDword(PciCfgSpaceSize) != 0;
+                        }
+
+                        return 24;                              // PCI_CAP_PCIX_SIZEOF_V2
+                    }
+
+                    return 8;                                   // PCI_CAP_PCIX_SIZEOF_V0
+                case 0x08:
+                    // HT_3BIT_CAP_MASK (0xe0) on the byte at pos + 3: HT_CAP_SIZEOF_SHORT (24) or _LONG (28).
+                    return (_config[pos + 3] & 0xe0) != 0 ? 24 : 28;
+                case 0x12:
+                    // PCI_SATA_REGS (pos + 2), PCI_SATA_REGS_MASK 0x0f, PCI_SATA_REGS_INLINE 0x0f: _LONG (16) or _SHORT (8).
+                    return (_config[pos + 2] & 0x0f) == 0x0f ? 16 : 8;
                 case 0x09:
                     return _config[pos + PciCapFlags];          // "length follows next field"
                 case 0x10:
@@ -265,6 +300,13 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
                     }
 
                     return msi;
+                case 0x07:
+                    // init_pci_cap_pcix_perm: allocated PCI_CAP_PCIX_SIZEOF_V2.
+                    var pcix = new PermBits(24);
+                    pcix.SetB(PciCapListNext, U8(AllVirt), U8(NoWrite));
+                    pcix.SetW(0x02, NoVirt, U16(AllWrite));                      // PCI_X_CMD
+                    pcix.SetD(0x08, NoVirt, AllWrite);                              // PCI_X_ECC_CSR
+                    return pcix;
                 case 0x10:
                     // init_pci_cap_exp_perm: allocated PCI_CAP_EXP_ENDPOINT_SIZEOF_V2, used to the device's len.
                     var exp = new PermBits(0x34);
@@ -385,9 +427,41 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
                     }
 
                     return 8;
+                case 0x02:
+                case 0x08:
+                case 0x09:
+                    return VcCapLen(epos);
+                case 0x15:
+                    // PCI_REBAR_CTRL (8), PCI_REBAR_CTRL_NBAR_MASK 0xe0, _SHIFT 5.
+                    return 4 + (((_config[epos + 8] & 0xe0) >> 5) * 8);
+                case 0x16:
+                    // PCI_DPA_CAP (4), PCI_DPA_CAP_SUBSTATE_MASK 0x1f, PCI_DPA_BASE_SIZEOF 16.
+                    return 16 + (_config[epos + 4] & 0x1f) + 1;
+                case 0x17:
+                    // PCI_TPH_CAP (4): LOC_MASK 0x600 == LOC_CAP 0x200 adds the ST table (ST_MASK 0x07ff0000 >> 16 entries); BASE_SIZEOF 0xc.
+                    uint tph = ReadDword(epos + 4);
+                    return (tph & 0x600) == 0x200 ? 0x0c + ((int)((tph & 0x07ff_0000) >> 16) * 2) + 2 : 0x0c;
                 default:
                     throw new NotSupportedException("the length the kernel gives extended capability " + Hex(ecap) + " at " + Hex(epos) + " is not modelled");
             }
+        }
+
+        /// <summary><c>vfio_vc_cap_len</c>: VC, VC9 and MFVC.</summary>
+        private int VcCapLen(int pos)
+        {
+            int len = 0x10;                                             // PCI_CAP_VC_BASE_SIZEOF
+            int evcc = (int)(ReadDword(pos + 0x04) & 0x7);              // PCI_VC_PORT_CAP1 & PCI_VC_CAP1_EVCC
+            uint cap2 = ReadDword(pos + 0x08);                          // PCI_VC_PORT_CAP2
+            int phases = (cap2 & 0x08) != 0 ? 128 : (cap2 & 0x04) != 0 ? 64 : (cap2 & 0x02) != 0 ? 32 : 0;
+            int arbitration = phases * 4;
+            len += (1 + evcc) * 0x0c;                                   // PCI_CAP_VC_PER_VC_SIZEOF
+            if (arbitration != 0)
+            {
+                len = (len + 15) & ~15;
+                len += arbitration / 8;
+            }
+
+            return len;
         }
 
         private static PermBits ExtendedPerm(int ecap, int len)
@@ -435,34 +509,60 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
 
         // ---- helpers -------------------------------------------------------------------------------------------
 
+        /// <summary>
+        /// <c>memset(map + pos, cap, len)</c>: the capability takes its bytes, a later one winning over an earlier
+        /// one it overlaps (the kernel only warns, "pci config conflict"). A capability running past the config space
+        /// keeps the bytes inside it.
+        /// </summary>
         private void Keep(KernelCapability capability, PermBits perm)
         {
-            foreach (KernelCapability kept in Capabilities)
-            {
-                if (capability.Offset < kept.Offset + kept.Length && kept.Offset < capability.Offset + capability.Length)
-                {
-                    throw new NotSupportedException("overlapping capabilities at " + Hex(kept.Offset) + " and " + Hex(capability.Offset) + " are not modelled");
-                }
-            }
-
-            if (capability.Offset + capability.Length > Size)
-            {
-                throw new NotSupportedException("capability at " + Hex(capability.Offset) + " runs past the config space");
-            }
-
             Capabilities.Add(capability);
-            Apply(capability.Offset, capability.Length, perm);
-        }
-
-        /// <summary><c>memset(map + pos, cap, len)</c>: the capability's first <paramref name="len"/> bytes use <paramref name="perm"/>.</summary>
-        private void Apply(int pos, int len, PermBits perm)
-        {
-            for (int i = 0; i < len; i++)
+            _perms.Add(perm);
+            int end = Math.Min(Size, capability.Offset + capability.Length);
+            for (int i = capability.Offset; i < end; i++)
             {
-                Virt[pos + i] = i < perm.Virt.Length ? perm.Virt[i] : (byte)0;
-                Write[pos + i] = i < perm.Write.Length ? perm.Write[i] : (byte)0;
+                _map[i] = Capabilities.Count - 1;
             }
         }
+
+        /// <summary>
+        /// <c>vfio_config_do_rw</c> per byte: the map's capability ID selects the perm table, and the offset into it
+        /// is counted from <c>vfio_find_cap_start</c>, which walks back while the map holds the same ID ("XXX Can we
+        /// have 2 abutting capabilities of the same type?"): of two abutting capabilities of one type, the second's
+        /// bytes are read at offsets past the first's start.
+        /// </summary>
+        private void ApplyMap()
+        {
+            for (int pos = PciStdHeaderSizeof; pos < Size; pos++)
+            {
+                int owner = _map[pos];
+                if (owner < 0)
+                {
+                    continue;
+                }
+
+                KernelCapability capability = Capabilities[owner];
+                int floor = capability.Extended ? PciCfgSpaceSize : PciStdHeaderSizeof;
+                int start = pos;
+                while (start - 1 >= floor && _map[start - 1] >= 0 && SameMapValue(Capabilities[_map[start - 1]], capability))
+                {
+                    start--;
+                }
+
+                PermBits perm = _perms[owner];
+                int offset = pos - start;
+                if (start < capability.Offset)
+                {
+                    MergedRun.Add(pos);
+                }
+
+                bool rawWrite = capability.Kind == KernelCapabilityKind.DirectReadRawWrite;
+                Virt[pos] = offset < perm.Virt.Length ? perm.Virt[offset] : (byte)0;
+                Write[pos] = offset < perm.Write.Length ? perm.Write[offset] : rawWrite ? (byte)0xff : (byte)0;
+            }
+        }
+
+        private static bool SameMapValue(KernelCapability a, KernelCapability b) => a.Extended == b.Extended && a.Id == b.Id;
 
         /// <summary>The kernel's <c>(u8)</c> cast of <c>ALL_VIRT</c>/<c>ALL_WRITE</c>.</summary>
         private static byte U8(uint value) => (byte)(value & 0xff);
