@@ -19,6 +19,17 @@ namespace VfioPolicy.Runtime
         private const ushort PmNoSoftReset = 0x8;
         private const ushort PmPmeStatus = 0x8000;
         private const int D3Hot = 3;
+        private const int MsiCapabilityId = 0x05;
+        private const int MsiFlagsOffset = 0x02;
+        private const uint MsiMultipleMessageCapable = 0x000E;
+        private const uint MsiMultipleMessageEnable = 0x0070;
+        private const int ExpressCapabilityId = 0x10;
+        private const int ExpressDeviceCapabilities = 0x04;
+        private const uint ExpressFlrCapable = 0x1000_0000;
+        private const int AdvancedFeaturesCapabilityId = 0x13;
+        private const int AdvancedFeaturesCapabilities = 0x03;
+        private const uint AdvancedFeaturesTp = 0x01;
+        private const uint AdvancedFeaturesFlr = 0x02;
 
         private readonly List<VfioInterruptVector> _msiVectors = new List<VfioInterruptVector>();
         private readonly List<VfioInterruptVector> _msixVectors = new List<VfioInterruptVector>();
@@ -648,6 +659,13 @@ namespace VfioPolicy.Runtime
 
                     break;
                 case Behavior.Msi:
+                    ClampMultipleMessageEnable(registerOffset);
+                    if (InterruptOwner == VfioInterruptOwner.Runtime)
+                    {
+                        SyncInterrupts();
+                    }
+
+                    break;
                 case Behavior.Msix:
                     // VMM-owned: the registers stay virtualized (the VMM emulates MSI for its guest) and nothing is programmed.
                     if (InterruptOwner == VfioInterruptOwner.Runtime)
@@ -657,9 +675,21 @@ namespace VfioPolicy.Runtime
 
                     break;
                 case Behavior.Flr:
-                    if (RequestsFunctionReset(registerOffset, offset, width, value))
+                    if (RequestsFunctionReset(registerOffset, offset, width, value, out int flrBitOffset, out byte flrBit))
                     {
-                        ResetLocked("function-level reset (consumer write at 0x" + offset.ToString("x3", CultureInfo.InvariantCulture) + ")");
+                        // Initiate FLR always reads 0, as on hardware: whether or not the reset happens below.
+                        ClearShadowBits(flrBitOffset, flrBit);
+                        if (AdvertisesFunctionReset(registerOffset))
+                        {
+                            ResetLocked("function-level reset (consumer write at 0x" + offset.ToString("x3", CultureInfo.InvariantCulture) + ")");
+                        }
+                        else
+                        {
+                            // The kernel resets only a function that advertises FLR (pcie_has_flr, AF TP and FLR);
+                            // anything else would be a bus reset the consumer has no right to. Dropped and audited.
+                            RuleOrigin origin = Binding.FindBehavior(registerOffset)?.Origin ?? RuleOrigin.Chain;
+                            Audit.Record(new AuditEvent(offset, width, value, origin, Binding.PolicyName));
+                        }
                     }
 
                     break;
@@ -669,26 +699,95 @@ namespace VfioPolicy.Runtime
             }
         }
 
-        /// <summary>True when the write sets Initiate FLR: bit 15 of PCIe Device Control, bit 0 of AF Control.</summary>
-        private bool RequestsFunctionReset(int registerOffset, int offset, int width, uint value)
+        /// <summary>
+        /// True when the write sets Initiate FLR: bit 15 of PCIe Device Control, bit 0 of AF Control.
+        /// <paramref name="bitOffset"/> and <paramref name="bitMask"/> locate that bit in config space.
+        /// </summary>
+        private bool RequestsFunctionReset(int registerOffset, int offset, int width, uint value, out int bitOffset, out byte bitMask)
         {
             int bit = -1;
-            foreach (BoundCapability capability in Binding.Capabilities)
+            CapabilityInfo? owner = CapabilityContaining(registerOffset);
+            if (owner is not null)
             {
-                CapabilityInfo info = capability.Info;
-                if (!info.Extended && registerOffset >= info.Offset && registerOffset < info.Offset + info.Length)
-                {
-                    bit = info.Id == 0x10 ? 15 : info.Id == 0x13 ? 0 : -1;
-                }
+                bit = owner.Id == ExpressCapabilityId ? 15 : owner.Id == AdvancedFeaturesCapabilityId ? 0 : -1;
             }
 
-            int bitOffset = registerOffset + (bit / 8);
+            bitOffset = registerOffset + (Math.Max(bit, 0) / 8);
+            bitMask = (byte)(1 << (Math.Max(bit, 0) % 8));
             if (bit < 0 || bitOffset < offset || bitOffset >= offset + width)
             {
                 return false;
             }
 
             return ((value >> (((bitOffset - offset) * 8) + (bit % 8))) & 1) != 0;
+        }
+
+        /// <summary>
+        /// MSI Multiple Message Enable (Message Control bits 4..6) never exceeds Multiple Message Capable (bits 1..3)
+        /// in the shadow, as <c>vfio_msi_config_write</c> clamps it: the consumer reads back the vector count the
+        /// runtime (or the VMM) can actually set up.
+        /// </summary>
+        private void ClampMultipleMessageEnable(int registerOffset)
+        {
+            CapabilityInfo? owner = CapabilityContaining(registerOffset);
+            if (owner is null || owner.Id != MsiCapabilityId || registerOffset != owner.Offset + MsiFlagsOffset)
+            {
+                return;
+            }
+
+            // Capable as the consumer sees it (a policy may offer fewer vectors) and never above the device's own;
+            // Enable from the shadow, where the msi behavior keeps it.
+            uint capable = Math.Min(
+                (ConsumerRegister(registerOffset, 2) & MsiMultipleMessageCapable) >> 1,
+                (ReadHardware(registerOffset, 2) & MsiMultipleMessageCapable) >> 1);
+            uint shadow = _shadow.ReadShadow(registerOffset, 2);
+            uint enabled = (shadow & MsiMultipleMessageEnable) >> 4;
+            if (enabled > capable && (Binding.VirtMask[registerOffset] & MsiMultipleMessageEnable) == MsiMultipleMessageEnable)
+            {
+                _shadow.WriteShadow(registerOffset, 2, (shadow & ~MsiMultipleMessageEnable) | (capable << 4));
+            }
+        }
+
+        /// <summary>
+        /// Whether the function advertises a function-level reset where the Initiate-FLR bit lives: PCI Express Device
+        /// Capabilities bit 28 (FLR Capable), or AF Capabilities with both TP and FLR, as the kernel requires.
+        /// </summary>
+        private bool AdvertisesFunctionReset(int registerOffset)
+        {
+            CapabilityInfo? owner = CapabilityContaining(registerOffset);
+            if (owner is null)
+            {
+                return false;
+            }
+
+            return owner.Id == ExpressCapabilityId
+                ? (ReadHardware(owner.Offset + ExpressDeviceCapabilities, 4) & ExpressFlrCapable) != 0
+                : (ReadHardware(owner.Offset + AdvancedFeaturesCapabilities, 1) & (AdvancedFeaturesTp | AdvancedFeaturesFlr)) == (AdvancedFeaturesTp | AdvancedFeaturesFlr);
+        }
+
+        private CapabilityInfo? CapabilityContaining(int offset)
+        {
+            CapabilityInfo? owner = null;
+            foreach (BoundCapability capability in Binding.Capabilities)
+            {
+                CapabilityInfo info = capability.Info;
+                if (!info.Extended && offset >= info.Offset && offset < info.Offset + info.Length)
+                {
+                    owner = info;
+                }
+            }
+
+            return owner;
+        }
+
+        /// <summary>Clears <paramref name="bits"/> of shadow byte <paramref name="offset"/> where they are virtualized.</summary>
+        private void ClearShadowBits(int offset, byte bits)
+        {
+            byte virtualized = (byte)(bits & Binding.VirtMask[offset]);
+            if (virtualized != 0)
+            {
+                _shadow.WriteShadow(offset, 1, _shadow.ReadShadow(offset, 1) & ~(uint)virtualized);
+            }
         }
 
         private int ConsumerPowerState()

@@ -20,6 +20,10 @@ namespace VfioPolicy.Runtime.Tests
 
         public static byte[] E1000eImage() => ConfigDumpReader.Load(RepositoryPaths.InRepository("policies/dumps/qemu-e1000e.lspci-xxxx.txt"), null).Bytes;
 
+        /// <summary>One function of a pciutils dump of real hardware in tests/corpus/pciutils.</summary>
+        public static byte[] PciutilsImage(string file, string slot)
+            => ConfigDumpReader.Load(System.IO.Path.Combine(RepositoryPaths.Corpus, "pciutils", file), slot).Bytes;
+
         /// <summary>edu: BAR0 1 MiB with the edu registers, MSI at 0x40 (one vector), INTx pin A.</summary>
         public static SimulatedPciDevice Edu(byte[]? image = null, bool mappable = true, string address = EduAddress)
         {

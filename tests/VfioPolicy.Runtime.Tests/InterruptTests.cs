@@ -99,6 +99,26 @@ namespace VfioPolicy.Runtime.Tests
             Assert.False(device.MsiVectors[4].Wait(0));
         }
 
+        [Theory]
+        [InlineData("strict")]
+        [InlineData("linux-vfio-default")]
+        public void Multiple_Message_Enable_reads_back_clamped_to_Multiple_Message_Capable(string policy)
+        {
+            byte[] image = Devices.EduImage();
+            image[EduMsi + 2] = 0x84; // 64-bit, Multiple Message Capable = 4 vectors
+            SimulatedPciDevice edu = Devices.Edu(image);
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu), policy);
+
+            // A driver's read-modify-write: 64-bit and Capable as read, enable, MME = 5: 32 vectors asked, 4 offered.
+            device.WriteConfig(EduMsi + 2, 2, 0x00D5);
+
+            Assert.Equal(0x0021u, device.ReadConfig(EduMsi + 2, 2) & 0x0071); // MME reads 2, what was set up
+            Assert.Equal(4, device.ActiveVectorCount);
+
+            device.WriteConfig(EduMsi + 2, 2, 0x0095); // MME = 1, within what is offered: kept as written
+            Assert.Equal(0x0011u, device.ReadConfig(EduMsi + 2, 2) & 0x0071);
+        }
+
         [Fact]
         public void MSI_X_vectors_follow_the_emulated_table_and_the_function_mask()
         {

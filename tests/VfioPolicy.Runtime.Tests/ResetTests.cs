@@ -1,3 +1,5 @@
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Simulation;
 using VfioPolicy.Runtime.Kernel;
 using VfioPolicy.Runtime.Simulation;
 using Xunit;
@@ -80,11 +82,21 @@ namespace VfioPolicy.Runtime.Tests
             Assert.Equal(VfioInterruptMode.Intx, device.InterruptMode);
         }
 
+        /// <summary>QEMU's e1000e does not advertise FLR; the same device with Device Capabilities' FLR Capable set.</summary>
+        private static SimulatedPciDevice E1000eWithFlr()
+        {
+            SimulatedPciDevice nic = Devices.E1000e();
+            int capabilities = nic.Capability(0x10)!.Value + 4;
+            nic.PokeConfig(capabilities, 4, nic.PeekConfig(capabilities, 4) | 0x1000_0000); // PCI_EXP_DEVCAP_FLR
+            return nic;
+        }
+
         [Fact]
         public void Initiate_FLR_in_PCIe_Device_Control_resets_through_VFIO_and_reads_back_zero()
         {
-            SimulatedPciDevice nic = Devices.E1000e();
-            using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("strict"), new SimulatedVfioKernel(nic));
+            SimulatedPciDevice nic = E1000eWithFlr();
+            var audit = new RecordingAuditSink();
+            using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("strict"), new SimulatedVfioKernel(nic), new VfioDeviceOptions { Audit = audit });
             int express = nic.Capability(0x10)!.Value;
 
             device.WriteConfig(express + 8, 2, 0x8000);
@@ -93,12 +105,53 @@ namespace VfioPolicy.Runtime.Tests
             Assert.Equal(0u, device.ReadConfig(express + 8, 2) & 0x8000);
             Assert.Equal(0xFE84_0000u, nic.PeekConfig(0x10, 4));
             Assert.Empty(device.BehaviorErrors);
+            Assert.Empty(audit.Events);
+        }
+
+        [Fact]
+        public void Initiate_FLR_on_a_function_that_does_not_advertise_FLR_is_dropped_audited_and_reads_zero()
+        {
+            SimulatedPciDevice nic = Devices.E1000e(); // DevCap: FLReset-, as QEMU builds it
+            var audit = new RecordingAuditSink();
+            using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("linux-vfio-default"), new SimulatedVfioKernel(nic), new VfioDeviceOptions { Audit = audit });
+            int express = nic.Capability(0x10)!.Value;
+
+            device.WriteConfig(express + 8, 2, 0x8000);
+
+            Assert.Equal(0, nic.ResetCount);
+            Assert.Equal(0, device.ResetCount);
+            Assert.Equal(0u, device.ReadConfig(express + 8, 2) & 0x8000);
+            AuditEvent recorded = Assert.Single(audit.Events);
+            Assert.Equal((express + 8, 2, 0x8000u), (recorded.Offset, recorded.Width, recorded.Value));
+            Assert.Contains("DEVCTL", recorded.Rule.Text);
+            Assert.Empty(device.BehaviorErrors);
+        }
+
+        [Fact]
+        public void AF_Initiate_FLR_needs_both_TP_and_FLR_advertised()
+        {
+            // The Intel function of the pciutils AF dump, with its AF capability's TP and FLR bits set in turn.
+            foreach ((byte capabilities, int resets) in new[] { ((byte)0x03, 1), ((byte)0x02, 0), ((byte)0x01, 0) })
+            {
+                byte[] image = Devices.PciutilsImage("cap-pci-af.txt", "00:1d.0");
+                int af = new SimulatedPciDevice(Devices.EduAddress, image).Capability(0x13)!.Value;
+                image[af + 3] = capabilities;
+                var function = new SimulatedPciDevice(Devices.EduAddress, image);
+                var audit = new RecordingAuditSink();
+                using VfioDevice device = VfioDevice.Open(Devices.EduAddress, Devices.Policy("linux-vfio-default"), new SimulatedVfioKernel(function), new VfioDeviceOptions { Audit = audit });
+
+                device.WriteConfig(af + 4, 1, 0x01);
+
+                Assert.Equal(resets, function.ResetCount);
+                Assert.Equal(0u, device.ReadConfig(af + 4, 1) & 1);
+                Assert.Equal(1 - resets, audit.Events.Count);
+            }
         }
 
         [Fact]
         public void An_FLR_on_a_device_that_cannot_reset_is_recorded_and_the_write_itself_succeeds()
         {
-            SimulatedPciDevice nic = Devices.E1000e();
+            SimulatedPciDevice nic = E1000eWithFlr();
             nic.CanReset = false;
             using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("strict"), new SimulatedVfioKernel(nic));
             int express = nic.Capability(0x10)!.Value;

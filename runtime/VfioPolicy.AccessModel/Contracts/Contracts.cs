@@ -31,11 +31,11 @@ namespace VfioPolicy.AccessModel.Contracts
         bool TryWrite(int offset, int width, uint value);
     }
 
-    /// <summary>A consumer write that tried to change denied bits.</summary>
+    /// <summary>A consumer write that tried to change denied bits, or asked a behavior for something the device does not offer (an FLR it does not advertise).</summary>
     /// <param name="Offset">Absolute offset of the piece.</param>
     /// <param name="Width">Width of the piece in bytes.</param>
     /// <param name="Value">The consumer's value for the piece.</param>
-    /// <param name="Rule">The deny rule that owns the lowest changed bit.</param>
+    /// <param name="Rule">The deny rule that owns the lowest changed bit, or the behavior's register declaration.</param>
     /// <param name="Policy">The policy's name.</param>
     public sealed record AuditEvent(int Offset, int Width, uint Value, RuleOrigin Rule, string Policy);
 
