@@ -8,6 +8,7 @@ using System.Threading;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Model;
+using VfioPolicy.AccessModel.Simulation;
 using VfioPolicy.Runtime;
 using VfioPolicy.Runtime.Kernel;
 
@@ -63,6 +64,8 @@ namespace VfioPolicy.GuestTests
                 yield return new GuestTest(e1000e + ": an interrupt raised while its MSI-X vector is masked sets the PBA bit and is sent once on unmask", () => E1000eMaskedVectorPends(machine.E1000e, policy));
                 yield return new GuestTest(e1000e + ": after a reset BARs and Command are restored and virtual fields read their reset values", () => ResetRestores(machine.E1000e, policy));
                 yield return new GuestTest("runtime " + machine.Nvme.Address + " " + policy + ": controller registers CAP and VS read through the BAR0 mapping", () => NvmeControllerRegisters(machine.Nvme, policy));
+                yield return new GuestTest(e1000e + ": Initiate FLR on a function without FLR Capable is dropped, audited and reads 0; the device keeps its state", () => InitiateFlr(machine.E1000e, policy, E1000eRdbal, 0x5A5A_0000, expectReset: false));
+                yield return new GuestTest("runtime " + machine.Nvme.Address + " " + policy + ": Initiate FLR on a function with FLR Capable resets it and reads 0", () => InitiateFlr(machine.Nvme, policy, NvmeControllerConfiguration, 0x0046_0000, expectReset: true));
                 yield return new GuestTest("runtime " + machine.EduOnRootBus.Address + " " + policy + ": the edu on the root bus cannot reset and says so", () => RootBusEduCannotReset(machine.EduOnRootBus, policy));
             }
 
@@ -459,6 +462,49 @@ namespace VfioPolicy.GuestTests
             Check.True((capabilities & (1UL << 37)) != 0, "CAP.CSS does not list the NVM command set");
             Check.Equal(1u, version >> 16, "VS major version");
             Check.True(((version >> 8) & 0xff) >= 2, "VS minor version below 1.2: " + Check.Hex(version, 4));
+        }
+
+        // Plain read-write registers in BAR0 that a function-level reset clears: the device's own witness of a reset.
+        private const int E1000eRdbal = 0x2800;          // Receive Descriptor Base Address Low (82574L)
+        private const int NvmeControllerConfiguration = 0x14; // CC: IOSQES/IOCQES written while disabled; a reset zeroes CC
+
+        /// <summary>
+        /// A consumer's Initiate-FLR write (PCI Express Device Control bit 15). The runtime must reset only a function
+        /// whose Device Capabilities advertise FLR (QEMU's NVMe does, its e1000e does not); otherwise drop and audit the
+        /// write. The register in BAR0 says independently whether the device was reset.
+        /// </summary>
+        private static void InitiateFlr(PciFunction function, string policy, int witnessRegister, uint witness, bool expectReset)
+        {
+            var audit = new RecordingAuditSink();
+            using VfioDevice device = VfioDevice.Open(function.Address, ConfigSpaceTests.CompiledPolicy(policy), Kernel, new VfioDeviceOptions { Audit = audit });
+            int express = device.Binding.Capabilities.Single(c => !c.Info.Extended && c.Info.Id == 0x10).Info.Offset;
+            byte[] sysfs = function.ReadConfig();
+            bool advertised = (sysfs[express + 7] & 0x10) != 0;
+            Check.Equal(expectReset, advertised, function.Address + " Device Capabilities FLR Capable (sysfs)");
+
+            EnableMemoryAndBusMaster(device);
+            VfioBar bar0 = device.Bar(0);
+            bar0.Write(witnessRegister, 4, witness);
+            Check.Equal((ulong)witness, bar0.Read(witnessRegister, 4), "witness register before the FLR write");
+            int resets = device.ResetCount;
+
+            device.WriteConfig(express + 8, 2, device.ReadConfig(express + 8, 2) | 0x8000);
+
+            Check.Equal(0u, device.ReadConfig(express + 8, 2) & 0x8000, "Initiate FLR as the consumer reads it back");
+            EnableMemoryAndBusMaster(device);
+            if (expectReset)
+            {
+                Check.Equal(resets + 1, device.ResetCount, "resets after the FLR write");
+                Check.Equal(0UL, bar0.Read(witnessRegister, 4), "witness register after the reset");
+                Check.Equal(0, audit.Events.Count, "audit events");
+            }
+            else
+            {
+                Check.Equal(resets, device.ResetCount, "resets after the FLR write");
+                Check.Equal((ulong)witness, bar0.Read(witnessRegister, 4), "witness register (the device was not reset)");
+                Check.Equal(1, audit.Events.Count, "audit events");
+                Check.Equal(express + 8, audit.Events[0].Offset, "audited offset");
+            }
         }
 
         private static void RootBusEduCannotReset(PciFunction edu, string policy)
