@@ -541,6 +541,14 @@ namespace VfioPolicy.Runtime
             }
 
             Binding = DeviceBinder.Bind(model, config);
+            if (Binding.Errors.Count > 0)
+            {
+                throw new VfioException(
+                    VfioErrorKind.PolicyDoesNotFit,
+                    "binding policy '" + policyName + "' to " + Address,
+                    0,
+                    "the policy does not fit this device:\n  " + string.Join("\n  ", Binding.Errors));
+            }
             _mirrors = model.Mirrors.ToArray();
             Audit = options.Audit ?? new AccessModel.Audit.BoundedAuditSink();
             for (int i = 0; i < 6; i++)

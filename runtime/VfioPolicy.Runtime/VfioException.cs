@@ -57,6 +57,9 @@ namespace VfioPolicy.Runtime
 
         /// <summary>The kernel allows no more DMA mappings in this address space.</summary>
         DmaLimitReached,
+
+        /// <summary>The policy selects the device but does not fit its layout (a binding error such as VP0701: a device-specific register over one of its capabilities).</summary>
+        PolicyDoesNotFit,
     }
 
     /// <summary>An error of the VFIO device layer: its kind, the operation that failed, and the errno where there is one.</summary>

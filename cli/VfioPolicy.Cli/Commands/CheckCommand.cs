@@ -2,15 +2,18 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.Linq;
+using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.Cli.Infrastructure;
 using VfioPolicy.Compiler;
 
 namespace VfioPolicy.Cli.Commands
 {
     /// <summary>
-    /// <c>check PATH...</c>: compiles every policy file (folders recursively) and prints its diagnostics, one per
-    /// line on standard output, then a summary on standard error. Files without a <c>policy</c> line are checked as
-    /// fragments. Exit 0 when there is no error (warnings allowed), 1 otherwise.
+    /// <c>check PATH... [--device DUMP [--slot S]]</c>: compiles every policy file (folders recursively) and prints its
+    /// diagnostics, one per line on standard output, then a summary on standard error. Files without a <c>policy</c>
+    /// line are checked as fragments. With a device, every complete policy whose match lines select it is also bound to
+    /// it, and what does not fit the device (binding errors, VP07xx) is reported like any other error. Exit 0 when
+    /// there is no error (warnings allowed), 1 otherwise.
     /// </summary>
     public static class CheckCommand
     {
@@ -22,23 +25,41 @@ namespace VfioPolicy.Cli.Commands
                 Description = "Policy files, or folders searched recursively for *.vfiopolicy",
                 Arity = ArgumentArity.OneOrMore,
             };
+            Option<string> device = CommonOptions.Device();
+            device.Required = false;
+            device.Description = "Also bind every policy that selects this device (a config-space dump) and report what does not fit it";
+            Option<string?> slot = CommonOptions.Slot();
             var command = new Command("check", "Compile policy files and report their diagnostics")
             {
                 paths,
+                device,
+                slot,
             };
-            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!));
+            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(device), parseResult.GetValue(slot)));
             return command;
         }
 
-        private static int Run(CliContext context, IEnumerable<string> paths)
+        private static int Run(CliContext context, IEnumerable<string> paths, string? devicePath, string? slot)
         {
             IReadOnlyList<string> files = PolicyFiles.Expand(context, paths);
+            LoadedDevice? device = devicePath is null ? null : DeviceLoader.Load(context, devicePath, slot);
             var printer = new DiagnosticPrinter(context);
             var source = new WorkingDirectorySource(context);
             foreach (string file in files)
             {
                 CompilationResult result = PolicyCompiler.Compile(context.Display(file), source);
                 printer.Print(result.Diagnostics, context.Output);
+                if (device is not null && result.Model is not null && !result.Diagnostics.Any(d => d.IsError))
+                {
+                    if (DeviceMatching.Matches(result.Model, device.Image.Bytes))
+                    {
+                        printer.Print(DeviceBinder.Bind(result.Model, device.Image.Bytes, device.Walk).Errors, context.Output);
+                    }
+                    else
+                    {
+                        context.Error.WriteLine("note: policy \"" + result.Model.Name + "\" (" + context.Display(file) + ") does not select " + device.DisplayPath + "; not bound");
+                    }
+                }
             }
 
             context.Error.WriteLine(string.Format(CultureInfo.InvariantCulture, "checked {0} file(s): {1}", files.Count, printer.Summary()));

@@ -41,7 +41,7 @@ namespace VfioPolicy.Cli.Commands
 
                 context.Output.WriteLine("== vfio-policy map --policy " + BundledPolicy + " --device " + BundledDevice);
                 context.Output.WriteLine(loaded.Title);
-                context.Output.Write(OwnershipMap.RenderText(DeviceBinder.Bind(model, loaded.Image.Bytes, loaded.Walk), loaded.Image.Bytes, bundle));
+                context.Output.Write(OwnershipMap.RenderText(PolicyLoader.Bind(context, model, loaded), loaded.Image.Bytes, bundle));
                 context.Output.WriteLine();
                 context.Output.WriteLine("== vfio-policy simulate --policy " + BundledPolicy + " --device " + BundledDevice);
                 SimulateCommand.Run(bundle, model, loaded, AccessScript.Parse(SimulationSession.BuiltInScript, "<built-in session>"), "built-in session");

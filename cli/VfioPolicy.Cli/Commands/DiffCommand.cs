@@ -102,7 +102,7 @@ namespace VfioPolicy.Cli.Commands
 
             PolicyDiff diff = PolicyDiffer.Compare(before, after, oldSide.Label, newSide.Label);
             LoadedDevice? loaded = options.Device == null ? null : DeviceLoader.Load(context, options.Device, options.Slot);
-            return Report(context, new[] { WithDevice(diff, before, after, loaded) }, options, errors);
+            return Report(context, new[] { WithDevice(context, diff, before, after, loaded) }, options, errors);
         }
 
         // git runs the driver with PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE, from the repository's top;
@@ -203,7 +203,7 @@ namespace VfioPolicy.Cli.Commands
 
                 if (before != null && after != null)
                 {
-                    diffs.Add(WithDevice(PolicyDiffer.Compare(before, after, oldLabel, newLabel), before, after, loaded));
+                    diffs.Add(WithDevice(context, PolicyDiffer.Compare(before, after, oldLabel, newLabel), before, after, loaded));
                 }
                 else if (after != null)
                 {
@@ -227,15 +227,15 @@ namespace VfioPolicy.Cli.Commands
         private static bool Touches(CompilationResult? result, HashSet<string> changedPaths)
             => result != null && result.Files.Any(changedPaths.Contains);
 
-        private static PolicyDiff WithDevice(PolicyDiff diff, PolicyModel before, PolicyModel after, LoadedDevice? loaded)
+        private static PolicyDiff WithDevice(CliContext context, PolicyDiff diff, PolicyModel before, PolicyModel after, LoadedDevice? loaded)
         {
             if (loaded == null)
             {
                 return diff;
             }
 
-            BoundConfigSpace oldBound = DeviceBinder.Bind(before, loaded.Image.Bytes, loaded.Walk);
-            BoundConfigSpace newBound = DeviceBinder.Bind(after, loaded.Image.Bytes, loaded.Walk);
+            BoundConfigSpace oldBound = PolicyLoader.Bind(context, before, loaded);
+            BoundConfigSpace newBound = PolicyLoader.Bind(context, after, loaded);
             return diff with { Device = DeviceDiffer.Compare(oldBound, newBound, loaded.Title) };
         }
 

@@ -76,7 +76,7 @@ namespace VfioPolicy.Cli.Commands
 
                 LoadedDevice loaded = DeviceLoader.Load(context, devicePath, parseResult.GetValue(slot));
                 PolicyLoader.RequireMatch(context, model, loaded, parseResult.GetValue(force));
-                BoundConfigSpace bound = DeviceBinder.Bind(model, loaded.Image.Bytes, loaded.Walk);
+                BoundConfigSpace bound = PolicyLoader.Bind(context, model, loaded);
                 Target onDevice = ResolveOnDevice(bound, loaded.Image.Bytes, spec);
                 IReadOnlyList<BitExplanation> deviceBits = RegisterExplainer.FromBinding(bound, compiled.Overrides, onDevice.Offset, onDevice.Width);
                 AccessTrial trial = AccessTrial.Run(bound, loaded.Image.Bytes, onDevice.Offset, onDevice.Width);

@@ -37,7 +37,7 @@ namespace VfioPolicy.Cli.Commands
                 PolicyModel model = PolicyLoader.Load(context, parseResult.GetValue(policy)!);
                 LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot));
                 PolicyLoader.RequireMatch(context, model, loaded, parseResult.GetValue(force));
-                BoundConfigSpace bound = DeviceBinder.Bind(model, loaded.Image.Bytes, loaded.Walk);
+                BoundConfigSpace bound = PolicyLoader.Bind(context, model, loaded);
                 string chosen = parseResult.GetValue(format)!;
                 if (chosen == "html" || chosen == "svg")
                 {

@@ -51,7 +51,7 @@ namespace VfioPolicy.Cli.Commands
         /// <summary>Binds and runs; shared with <c>demo</c>.</summary>
         public static void Run(CliContext context, PolicyModel model, LoadedDevice loaded, IReadOnlyList<ScriptAccess> accesses, string sessionName)
         {
-            BoundConfigSpace bound = DeviceBinder.Bind(model, loaded.Image.Bytes, loaded.Walk);
+            BoundConfigSpace bound = PolicyLoader.Bind(context, model, loaded);
             context.Output.WriteLine(loaded.Title);
             context.Output.WriteLine("policy \"" + model.Name + "\" from " + context.Display(model.Origin.Path) + ", " + sessionName);
             foreach (string warning in bound.Warnings)

@@ -69,6 +69,20 @@ namespace VfioPolicy.Cli.Infrastructure
             }
         }
 
+        /// <summary>Prints binding errors (a policy that does not fit a device) in the same format, counted as errors.</summary>
+        public void Print(IEnumerable<AccessModel.Binding.BindingError> errors, TextWriter writer)
+        {
+            foreach (AccessModel.Binding.BindingError error in errors)
+            {
+                string line = error.ToString();
+                if (printed.Add(line))
+                {
+                    writer.WriteLine(line);
+                    Errors++;
+                }
+            }
+        }
+
         /// <summary>"N error(s), N warning(s)".</summary>
         public string Summary()
             => string.Format(CultureInfo.InvariantCulture, "{0} error(s), {1} warning(s)", Errors, Warnings);

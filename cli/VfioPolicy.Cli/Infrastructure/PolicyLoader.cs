@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Linq;
+using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.Compiler;
 
@@ -29,6 +30,24 @@ namespace VfioPolicy.Cli.Infrastructure
             }
 
             return result.Model;
+        }
+
+        /// <summary>
+        /// Binds <paramref name="model"/> to the device; a policy that does not fit it (a binding error, e.g. VP0701)
+        /// fails the command with every error located in the policy (exit 2), as the runtime would refuse to open it.
+        /// </summary>
+        public static BoundConfigSpace Bind(CliContext context, PolicyModel model, LoadedDevice device)
+        {
+            BoundConfigSpace bound = DeviceBinder.Bind(model, device.Image.Bytes, device.Walk);
+            if (bound.Errors.Count > 0)
+            {
+                new DiagnosticPrinter(context).Print(bound.Errors, context.Error);
+                throw new CommandFailedException(
+                    "policy \"" + model.Name + "\" does not fit device " + device.DisplayPath + ": " + bound.Errors.Count.ToString(CultureInfo.InvariantCulture)
+                    + " binding error(s) (the runtime would refuse to open it)");
+            }
+
+            return bound;
         }
 
         /// <summary>Fails the command unless one of the policy's match lines holds for the device (or <paramref name="force"/>).</summary>

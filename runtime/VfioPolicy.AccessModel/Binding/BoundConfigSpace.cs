@@ -35,7 +35,8 @@ namespace VfioPolicy.AccessModel.Binding
             IReadOnlyList<BitOwnerKind> ruleKinds,
             BoundBehavior[] behaviors,
             IReadOnlyList<BoundCapability> capabilities,
-            IReadOnlyList<string> warnings)
+            IReadOnlyList<string> warnings,
+            IReadOnlyList<BindingError> errors)
         {
             Model = model;
             Size = size;
@@ -60,6 +61,7 @@ namespace VfioPolicy.AccessModel.Binding
             _behaviors = behaviors;
             Capabilities = capabilities;
             Warnings = warnings;
+            Errors = errors;
         }
 
         /// <summary>The policy that was bound.</summary>
@@ -115,6 +117,9 @@ namespace VfioPolicy.AccessModel.Binding
 
         /// <summary>The chain walk's warnings followed by the binder's.</summary>
         public IReadOnlyList<string> Warnings { get; }
+
+        /// <summary>Where the policy does not fit this device (see <see cref="BindingError"/>); empty when the binding may be used.</summary>
+        public IReadOnlyList<BindingError> Errors { get; }
 
         internal byte[] VirtArray => _virt;
 

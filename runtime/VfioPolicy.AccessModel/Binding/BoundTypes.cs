@@ -48,4 +48,20 @@ namespace VfioPolicy.AccessModel.Binding
     /// <param name="Known">True when the policy has a capability block for its ID (else the unknown-capability default applies).</param>
     /// <param name="Bound">False when the binder ignored it because it lies where no capability can be (a warning says why).</param>
     public sealed record BoundCapability(CapabilityInfo Info, bool Hidden, bool Known, bool Bound);
+
+    /// <summary>
+    /// A policy that does not fit the device: something only the device shows, so the compiler could not see it
+    /// (a device-specific register lying over a capability this device has). A binding with errors must not be
+    /// used: the runtime refuses to open the device and the tools exit with an error.
+    /// </summary>
+    /// <param name="Code">The diagnostic ID (<c>VP07xx</c>, docs/diagnostics.md).</param>
+    /// <param name="Origin">The policy line at fault.</param>
+    /// <param name="Message">What is wrong on this device, in one line.</param>
+    public sealed record BindingError(string Code, RuleOrigin Origin, string Message)
+    {
+        /// <summary>The compiler's diagnostic form: <c>path(line,col): error CODE: message</c>.</summary>
+        public override string ToString()
+            => Origin.Path + "(" + Origin.Line.ToString(System.Globalization.CultureInfo.InvariantCulture) + ","
+               + Origin.Column.ToString(System.Globalization.CultureInfo.InvariantCulture) + "): error " + Code + ": " + Message;
+    }
 }

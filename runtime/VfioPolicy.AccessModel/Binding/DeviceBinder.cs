@@ -15,8 +15,10 @@ namespace VfioPolicy.AccessModel.Binding
     /// Precedence, highest first: chain-link bytes &gt; hidden capability bodies &gt; device-specific rules &gt;
     /// capability rules &gt; header rules &gt; defaults (a capability block's own default takes the place of the
     /// policy's <c>default capability</c> for that capability's bytes). The binder applies the layers lowest first, each one
-    /// overwriting the bits it covers, so the last writer of a bit is its owner. Binding never throws on a malformed
-    /// chain or a policy that does not fit the device: what it cannot place it skips with a warning.
+    /// overwriting the bits it covers, so the last writer of a bit is its owner. A device-specific register never
+    /// overwrites a visible capability, though: that is a <see cref="BindingError"/> (VP0701) and the register is not
+    /// applied. Binding never throws on a malformed chain or a policy that does not fit the device: what it cannot
+    /// place it skips with a warning, and what would be unsafe to place it reports in <see cref="BoundConfigSpace.Errors"/>.
     /// </remarks>
     public static class DeviceBinder
     {
@@ -148,6 +150,7 @@ namespace VfioPolicy.AccessModel.Binding
             private readonly Dictionary<(RuleOrigin Origin, BitOwnerKind Kind), int> _ownerIndex = new Dictionary<(RuleOrigin Origin, BitOwnerKind Kind), int>();
             private readonly List<BoundBehavior> _behaviors = new List<BoundBehavior>();
             private readonly List<string> _warnings = new List<string>();
+            private readonly List<BindingError> _errors = new List<BindingError>();
             private readonly List<CapabilityPlacement> _capabilities = new List<CapabilityPlacement>();
 
             public Binding(PolicyModel model, byte[] config, ChainWalk chain)
@@ -177,7 +180,7 @@ namespace VfioPolicy.AccessModel.Binding
                     capabilities.Add(new BoundCapability(placement.Info, placement.Hidden, placement.Known, placement.Bound));
                 }
 
-                return new BoundConfigSpace(_model, _size, _masks, _bitOwners, _rules, _ruleKinds, _behaviors.ToArray(), capabilities, _warnings);
+                return new BoundConfigSpace(_model, _size, _masks, _bitOwners, _rules, _ruleKinds, _behaviors.ToArray(), capabilities, _warnings, _errors);
             }
 
             private void PlaceCapabilities()
@@ -293,10 +296,59 @@ namespace VfioPolicy.AccessModel.Binding
             {
                 foreach (RegisterModel register in _model.DeviceSpecific)
                 {
+                    if (OverlapsVisibleCapability(register))
+                    {
+                        continue;
+                    }
+
                     string outside = "device-specific register " + register.Name + " at " + Hex(register.Offset)
                         + " straddles the end of the config space (size " + _size.ToString(CultureInfo.InvariantCulture) + "); ignored";
                     ApplyRegister(register, 0, _size, outside);
                 }
+            }
+
+            /// <summary>
+            /// A device-specific register that lies over a capability this device has would silently take over the
+            /// capability's bits (an MSI-X enable passed to the hardware where the capability's rules virtualize it).
+            /// The policy was written for another layout: an error (VP0701), and the register is not applied.
+            /// Hidden capabilities are exempt: their bodies win over device-specific rules anyway.
+            /// </summary>
+            private bool OverlapsVisibleCapability(RegisterModel register)
+            {
+                if (register.Width < 1 || register.Width > 4 || register.Offset < 0)
+                {
+                    return false;
+                }
+
+                foreach (RegisterCondition condition in register.Conditions)
+                {
+                    if (!condition.Holds(_config, 0))
+                    {
+                        return false;
+                    }
+                }
+
+                int start = register.Offset;
+                int end = register.Offset + register.Width;
+                foreach (CapabilityPlacement placement in _capabilities)
+                {
+                    if (!placement.Bound || placement.Hidden || start >= placement.End || placement.Start >= end)
+                    {
+                        continue;
+                    }
+
+                    CapabilityInfo info = placement.Info;
+                    _errors.Add(new BindingError(
+                        "VP0701",
+                        register.Origin,
+                        "device-specific register " + (register.Name.Length > 0 ? register.Name + " " : string.Empty) + "(" + Hex(register.Offset) + ", "
+                        + register.Width.ToString(CultureInfo.InvariantCulture) + " bytes) lies over " + (info.Extended ? "extended capability " : "capability ")
+                        + info.Name + " at " + Hex(placement.Start) + "-" + Hex(placement.End - 1) + " on this device and would take over its bits; "
+                        + "write those rules in the capability's block, or use a policy written for this device"));
+                    return true;
+                }
+
+                return false;
             }
 
             private void ApplyHiddenBodies()

@@ -170,16 +170,18 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         }
 
         [Fact]
-        public void device_specific_rules_beat_capability_rules_which_beat_defaults()
+        public void capability_rules_beat_defaults_and_a_device_specific_rule_cannot_take_them_over()
         {
             var policy = new PolicyBuilder();
             policy.Capability(Vndr, "VNDR").Register(0x04, 4, "DATA").All(Act.Deny(), out RuleOrigin capabilityRule);
-            policy.DeviceSpecific(0x54, 1, "BACKDOOR").All(Act.PassRw, out RuleOrigin deviceRule);
+            policy.DeviceSpecific(0x54, 1, "BACKDOOR").All(Act.PassRw);
             BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x50, Vndr, 0x10));
 
-            Assert.Equal(deviceRule, bound.OwnerOf(0x54, 0));
-            Assert.Equal(0xFF, bound.PassthroughWritable[0x54]);
+            Assert.Equal("VP0701", Assert.Single(bound.Errors).Code);
+            Assert.Equal(capabilityRule, bound.OwnerOf(0x54, 0));
+            Assert.Equal(0x00, bound.PassthroughWritable[0x54]);
             Assert.Equal(capabilityRule, bound.OwnerOf(0x55, 0));
+            Assert.Equal(BitOwnerKind.CapabilityDefault, bound.OwnerKindOf(0x5C, 0));
         }
 
         [Fact]
@@ -449,6 +451,34 @@ namespace VfioPolicy.AccessModel.Tests.Binding
                 var image = ThreeCapabilities().Set16(0x62, (ushort)version);
                 Assert.Equal(expected, Bind(policy, image).PassthroughWritable[0x60 + 0x28]);
             }
+        }
+
+        [Fact]
+        public void a_device_specific_register_over_a_visible_capability_is_a_located_binding_error_and_is_not_applied()
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.Deny(), unknown: Act.Deny());
+            policy.Capability(Msi, "MSI").Register(0x02, 2, "FLAGS").All(Act.VirtRw(0));
+            policy.DeviceSpecific(0x52, 2, "MY_CONTROL").All(Act.PassRw);
+            policy.DeviceSpecific(0xA0, 4, "ELSEWHERE").All(Act.PassRw);
+            BoundConfigSpace bound = Bind(policy, ThreeCapabilities());
+
+            BindingError error = Assert.Single(bound.Errors);
+            Assert.Equal("VP0701", error.Code);
+            Assert.Equal("register MY_CONTROL", error.Origin.Text);
+            Assert.Contains("MY_CONTROL (0x52, 2 bytes) lies over capability MSI at 0x50-0x5f", error.Message);
+            Assert.StartsWith("test.vfiopolicy(" + error.Origin.Line + ",", error.ToString());
+            Assert.Equal(0xFF, bound.VirtMask[0x52]);                // the capability's rule stands
+            Assert.Equal(0xFF, bound.PassthroughWritable[0xA0]);     // a register clear of every capability applies
+        }
+
+        [Fact]
+        public void a_device_specific_register_over_a_hidden_capability_or_one_whose_condition_fails_is_no_error()
+        {
+            var policy = new PolicyBuilder();
+            policy.Capability(Msi, "MSI").Hide();
+            policy.DeviceSpecific(0x52, 2, "MY_CONTROL").All(Act.PassRw);
+            policy.DeviceSpecific(0x60, 2, "ONLY_ON_OTHERS").When(0x00, 2, 0xFFFF, 0xBEEF).All(Act.PassRw);
+            Assert.Empty(Bind(policy, ThreeCapabilities()).Errors);
         }
 
         [Fact]
