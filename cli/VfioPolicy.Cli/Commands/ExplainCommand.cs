@@ -468,7 +468,7 @@ namespace VfioPolicy.Cli.Commands
         {
             public static AccessTrial Run(BoundConfigSpace bound, byte[] config, int offset, int width)
             {
-                var hardware = new SimulatedConfigHardware(config);
+                var hardware = new SimulatedConfigHardware(config, SimulationSession.HardwareWriteOneToClear(bound, config));
                 var audit = new RecordingAuditSink();
                 var behaviors = new RecordingBehaviorHost();
                 var interpreter = new PolicyInterpreter(bound, hardware, audit, behaviors);

@@ -5,6 +5,7 @@ using System.Linq;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Interpretation;
+using VfioPolicy.AccessModel.Pci;
 using VfioPolicy.AccessModel.Simulation;
 using VfioPolicy.Cli.Infrastructure;
 using VfioPolicy.Cli.Rendering;
@@ -40,7 +41,7 @@ namespace VfioPolicy.Cli.Simulation
         /// <summary>Runs <paramref name="accesses"/> and writes the transcript to <paramref name="output"/>.</summary>
         public static void Run(BoundConfigSpace bound, byte[] config, IReadOnlyList<ScriptAccess> accesses, CliContext context, TextWriter output)
         {
-            var hardware = new SimulatedConfigHardware(config, bound.HardwareWriteOneToClear.ToArray());
+            var hardware = new SimulatedConfigHardware(config, HardwareWriteOneToClear(bound, config));
             var audit = new RecordingAuditSink();
             var behaviors = new RecordingBehaviorHost();
             var firewall = new PolicyInterpreter(bound, hardware, audit, behaviors);
@@ -122,5 +123,20 @@ namespace VfioPolicy.Cli.Simulation
 
         private static string Hex(uint value, int width)
             => "0x" + value.ToString("x" + (width * 2).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// What the simulated device clears on a written 1: every bit the register catalogue knows as RW1C on this
+        /// device (what real hardware does, whether or not the policy says so) and every bit the policy marks hw-rw1c.
+        /// </summary>
+        public static byte[] HardwareWriteOneToClear(BoundConfigSpace bound, byte[] config)
+        {
+            byte[] mask = RegisterCatalog.HardwareWriteOneToClear(config, bound.Capabilities.Where(c => c.Bound).Select(c => c.Info));
+            for (int i = 0; i < mask.Length; i++)
+            {
+                mask[i] |= bound.HardwareWriteOneToClear[i];
+            }
+
+            return mask;
+        }
     }
 }

@@ -13,6 +13,11 @@ namespace VfioPolicy.AccessModel.Pci
 
         private static FieldInfo F(string name, int bit) => new FieldInfo(name, bit, bit);
 
+        // A status bit the hardware clears when a 1 is written to it (RW1C / RW1CS in the specification).
+        private static FieldInfo W1c(string name, int bit) => new FieldInfo(name, bit, bit, HardwareWriteOneToClear: true);
+
+        private static FieldInfo[] AsWriteOneToClear(FieldInfo[] fields) => Array.ConvertAll(fields, f => f with { HardwareWriteOneToClear = true });
+
         private static RegisterInfo R(string name, int offset, int width, params FieldInfo[] fields) => new RegisterInfo(name, offset, width, fields, Always);
 
         private static RegisterInfo R(string name, int offset, int width, RegisterCondition[] conditions, params FieldInfo[] fields) => new RegisterInfo(name, offset, width, fields, conditions);
@@ -32,7 +37,7 @@ namespace VfioPolicy.AccessModel.Pci
                 R("VENDOR_ID", 0x00, 2),
                 R("DEVICE_ID", 0x02, 2),
                 R("COMMAND", 0x04, 2, F("IO", 0), F("MEMORY", 1), F("MASTER", 2), F("SPECIAL", 3), F("INVALIDATE", 4), F("VGA_PALETTE", 5), F("PARITY", 6), F("WAIT", 7), F("SERR", 8), F("FAST_BACK", 9), F("INTX_DISABLE", 10)),
-                R("STATUS", 0x06, 2, F("IMM_READY", 0), F("INTERRUPT", 3), F("CAP_LIST", 4), F("CAP_66MHZ", 5), F("UDF", 6), F("FAST_BACK", 7), F("PARITY", 8), F("DEVSEL", 9, 10), F("SIG_TARGET_ABORT", 11), F("REC_TARGET_ABORT", 12), F("REC_MASTER_ABORT", 13), F("SIG_SYSTEM_ERROR", 14), F("DETECTED_PARITY", 15)),
+                R("STATUS", 0x06, 2, F("IMM_READY", 0), F("INTERRUPT", 3), F("CAP_LIST", 4), F("CAP_66MHZ", 5), F("UDF", 6), F("FAST_BACK", 7), W1c("PARITY", 8), F("DEVSEL", 9, 10), W1c("SIG_TARGET_ABORT", 11), W1c("REC_TARGET_ABORT", 12), W1c("REC_MASTER_ABORT", 13), W1c("SIG_SYSTEM_ERROR", 14), W1c("DETECTED_PARITY", 15)),
                 R("REVISION_ID", 0x08, 1),
                 R("CLASS_PROG", 0x09, 1),
                 R("CLASS_DEVICE", 0x0a, 2),
@@ -104,7 +109,7 @@ namespace VfioPolicy.AccessModel.Pci
             new[]
             {
                 R("PMC", 0x02, 2, F("VER", 0, 2), F("PME_CLOCK", 3), F("DSI", 5), F("AUX_POWER", 6, 8), F("D1", 9), F("D2", 10), F("PME_D0", 11), F("PME_D1", 12), F("PME_D2", 13), F("PME_D3HOT", 14), F("PME_D3COLD", 15)),
-                R("CTRL", 0x04, 2, F("STATE", 0, 1), F("NO_SOFT_RESET", 3), F("PME_ENABLE", 8), F("DATA_SEL", 9, 12), F("DATA_SCALE", 13, 14), F("PME_STATUS", 15)),
+                R("CTRL", 0x04, 2, F("STATE", 0, 1), F("NO_SOFT_RESET", 3), F("PME_ENABLE", 8), F("DATA_SEL", 9, 12), F("DATA_SCALE", 13, 14), W1c("PME_STATUS", 15)),
                 R("PPB_EXTENSIONS", 0x06, 1, F("B2_B3", 6), F("BPCC_ENABLE", 7)),
                 R("DATA_REGISTER", 0x07, 1),
             },
@@ -184,13 +189,13 @@ namespace VfioPolicy.AccessModel.Pci
                 R("FLAGS", 0x02, 2, F("VERS", 0, 3), F("TYPE", 4, 7), F("SLOT", 8), F("IRQ", 9, 13)),
                 R("DEVCAP", 0x04, 4, F("PAYLOAD", 0, 2), F("PHANTOM", 3, 4), F("EXT_TAG", 5), F("L0S", 6, 8), F("L1", 9, 11), F("ATN_BUT", 12), F("ATN_IND", 13), F("PWR_IND", 14), F("RBER", 15), F("PWR_VAL", 18, 25), F("PWR_SCL", 26, 27), F("FLR", 28)),
                 R("DEVCTL", 0x08, 2, F("CERE", 0), F("NFERE", 1), F("FERE", 2), F("URRE", 3), F("RELAX_EN", 4), F("PAYLOAD", 5, 7), F("EXT_TAG", 8), F("PHANTOM", 9), F("AUX_PME", 10), F("NOSNOOP_EN", 11), F("READRQ", 12, 14), F("BCR_FLR", 15)),
-                R("DEVSTA", 0x0a, 2, F("CED", 0), F("NFED", 1), F("FED", 2), F("URD", 3), F("AUXPD", 4), F("TRPND", 5)),
+                R("DEVSTA", 0x0a, 2, W1c("CED", 0), W1c("NFED", 1), W1c("FED", 2), W1c("URD", 3), F("AUXPD", 4), F("TRPND", 5)),
                 R("LNKCAP", 0x0c, 4, F("SLS", 0, 3), F("MLW", 4, 9), F("ASPMS", 10, 11), F("L0SEL", 12, 14), F("L1EL", 15, 17), F("CLKPM", 18), F("SDERC", 19), F("DLLLARC", 20), F("LBNC", 21), F("PN", 24, 31)),
                 R("LNKCTL", 0x10, 2, F("ASPMC", 0, 1), F("RCB", 3), F("LD", 4), F("RL", 5), F("CCC", 6), F("ES", 7), F("CLKREQ_EN", 8), F("HAWD", 9), F("LBMIE", 10), F("LABIE", 11)),
-                R("LNKSTA", 0x12, 2, F("CLS", 0, 3), F("NLW", 4, 9), F("LT", 11), F("SLC", 12), F("DLLLA", 13), F("LBMS", 14), F("LABS", 15)),
+                R("LNKSTA", 0x12, 2, F("CLS", 0, 3), F("NLW", 4, 9), F("LT", 11), F("SLC", 12), F("DLLLA", 13), W1c("LBMS", 14), W1c("LABS", 15)),
                 R("SLTCAP", 0x14, 4, F("ABP", 0), F("PCP", 1), F("MRLSP", 2), F("AIP", 3), F("PIP", 4), F("HPS", 5), F("HPC", 6), F("SPLV", 7, 14), F("SPLS", 15, 16), F("EIP", 17), F("NCCS", 18), F("PSN", 19, 31)),
                 R("SLTCTL", 0x18, 2, F("ABPE", 0), F("PFDE", 1), F("MRLSCE", 2), F("PDCE", 3), F("CCIE", 4), F("HPIE", 5), F("AIC", 6, 7), F("PIC", 8, 9), F("PCC", 10), F("EIC", 11), F("DLLSCE", 12)),
-                R("SLTSTA", 0x1a, 2, F("ABP", 0), F("PFD", 1), F("MRLSC", 2), F("PDC", 3), F("CC", 4), F("MRLSS", 5), F("PDS", 6), F("EIS", 7), F("DLLSC", 8)),
+                R("SLTSTA", 0x1a, 2, W1c("ABP", 0), W1c("PFD", 1), W1c("MRLSC", 2), W1c("PDC", 3), W1c("CC", 4), F("MRLSS", 5), F("PDS", 6), F("EIS", 7), W1c("DLLSC", 8)),
                 R("RTCTL", 0x1c, 2, F("SECEE", 0), F("SENFEE", 1), F("SEFEE", 2), F("PMEIE", 3), F("CRSSVE", 4)),
                 R("RTCAP", 0x1e, 2, F("CRSVIS", 0)),
                 R("RTSTA", 0x20, 4, F("PME_RID", 0, 15), F("PME", 16), F("PENDING", 17)),
@@ -252,10 +257,10 @@ namespace VfioPolicy.AccessModel.Pci
             0x01,
             new[]
             {
-                R("UNCOR_STATUS", 0x04, 4, UncorrectableErrors()),
+                R("UNCOR_STATUS", 0x04, 4, AsWriteOneToClear(UncorrectableErrors())),
                 R("UNCOR_MASK", 0x08, 4, UncorrectableErrors()),
                 R("UNCOR_SEVER", 0x0c, 4, UncorrectableErrors()),
-                R("COR_STATUS", 0x10, 4, CorrectableErrors()),
+                R("COR_STATUS", 0x10, 4, AsWriteOneToClear(CorrectableErrors())),
                 R("COR_MASK", 0x14, 4, CorrectableErrors()),
                 R("CAP", 0x18, 4, F("FEP", 0, 4), F("ECRC_GENC", 5), F("ECRC_GENE", 6), F("ECRC_CHKC", 7), F("ECRC_CHKE", 8)),
                 R("HEADER_LOG_0", 0x1c, 4),
@@ -263,7 +268,7 @@ namespace VfioPolicy.AccessModel.Pci
                 R("HEADER_LOG_2", 0x24, 4),
                 R("HEADER_LOG_3", 0x28, 4),
                 R("ROOT_COMMAND", 0x2c, 4, F("COR_EN", 0), F("NONFATAL_EN", 1), F("FATAL_EN", 2)),
-                R("ROOT_STATUS", 0x30, 4, F("COR_RCV", 0), F("MULTI_COR_RCV", 1), F("UNCOR_RCV", 2), F("MULTI_UNCOR_RCV", 3), F("FIRST_FATAL", 4), F("NONFATAL_RCV", 5), F("FATAL_RCV", 6), F("AER_IRQ", 27, 31)),
+                R("ROOT_STATUS", 0x30, 4, W1c("COR_RCV", 0), W1c("MULTI_COR_RCV", 1), W1c("UNCOR_RCV", 2), W1c("MULTI_UNCOR_RCV", 3), W1c("FIRST_FATAL", 4), W1c("NONFATAL_RCV", 5), W1c("FATAL_RCV", 6), F("AER_IRQ", 27, 31)),
                 R("ERROR_SOURCE", 0x34, 4, F("COR_SOURCE", 0, 15), F("UNCOR_SOURCE", 16, 31)),
                 R("PREFIX_LOG_0", 0x38, 4),
                 R("PREFIX_LOG_1", 0x3c, 4),

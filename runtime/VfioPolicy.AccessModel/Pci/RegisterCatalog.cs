@@ -6,7 +6,11 @@ using VfioPolicy.AccessModel.Model;
 namespace VfioPolicy.AccessModel.Pci
 {
     /// <summary>A named bit range of a catalogue register (<c>PCI_COMMAND_MEMORY</c> is <c>MEMORY</c>, bit 1).</summary>
-    public sealed record FieldInfo(string Name, int LowBit, int HighBit);
+    /// <param name="Name">Name without the register's prefix.</param>
+    /// <param name="LowBit">Lowest bit, 0-based within the register.</param>
+    /// <param name="HighBit">Highest bit, inclusive.</param>
+    /// <param name="HardwareWriteOneToClear">The specification makes these bits write-1-to-clear in hardware (RW1C, RW1CS): status bits a written 1 clears.</param>
+    public sealed record FieldInfo(string Name, int LowBit, int HighBit, bool HardwareWriteOneToClear = false);
 
     /// <summary>A register the PCI specification and <c>pci_regs.h</c> name, at its offset within its block.</summary>
     /// <param name="Name">Name without the <c>PCI_</c>/capability prefix (<c>COMMAND</c>, <c>DATA_64</c>).</param>
@@ -54,5 +58,70 @@ namespace VfioPolicy.AccessModel.Pci
         /// <summary>The capability with <paramref name="id"/> in the given chain, or null.</summary>
         public static BlockCatalog? FindCapability(int id, bool extended)
             => CapabilityBlocks.FirstOrDefault(c => c.Extended == extended && c.Id == id);
+
+        /// <summary>
+        /// Per byte of <paramref name="config"/>, the bits the catalogue says are write-1-to-clear in hardware, at every
+        /// place the device has them: the header's Status error bits and the status registers of every capability in
+        /// <paramref name="capabilities"/> (as the chain walk found them) (a register counts where its conditions hold and it lies inside the
+        /// capability). What a real device does to a written 1, whatever a policy says about the bit.
+        /// </summary>
+        public static byte[] HardwareWriteOneToClear(ReadOnlySpan<byte> config, IEnumerable<Devices.CapabilityInfo> capabilities)
+        {
+            if (capabilities is null)
+            {
+                throw new ArgumentNullException(nameof(capabilities));
+            }
+
+            var mask = new byte[config.Length];
+            Mark(mask, config, HeaderBlock, 0, Math.Min(0x40, config.Length));
+            foreach (Devices.CapabilityInfo capability in capabilities)
+            {
+                BlockCatalog? block = FindCapability(capability.Id, capability.Extended);
+                if (block is not null)
+                {
+                    Mark(mask, config, block, capability.Offset, (int)Math.Min(config.Length, (long)capability.Offset + capability.Length));
+                }
+            }
+
+            return mask;
+        }
+
+        private static bool AllHold(IReadOnlyList<RegisterCondition> conditions, ReadOnlySpan<byte> config, int start)
+        {
+            foreach (RegisterCondition condition in conditions)
+            {
+                if (!condition.Holds(config, start))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static void Mark(byte[] mask, ReadOnlySpan<byte> config, BlockCatalog block, int start, int end)
+        {
+            foreach (RegisterInfo register in block.Registers)
+            {
+                int at = start + register.Offset;
+                if (at < 0 || at + register.Width > end || !AllHold(register.Conditions, config, start))
+                {
+                    continue;
+                }
+
+                foreach (FieldInfo field in register.Fields)
+                {
+                    if (!field.HardwareWriteOneToClear)
+                    {
+                        continue;
+                    }
+
+                    for (int bit = field.LowBit; bit <= field.HighBit; bit++)
+                    {
+                        mask[at + (bit / 8)] |= (byte)(1 << (bit % 8));
+                    }
+                }
+            }
+        }
     }
 }

@@ -4,8 +4,10 @@ using System.IO;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
+using VfioPolicy.AccessModel.Devices;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Pci;
+using VfioPolicy.Testing;
 using Xunit;
 
 namespace VfioPolicy.AccessModel.Tests.Pci
@@ -15,6 +17,38 @@ namespace VfioPolicy.AccessModel.Tests.Pci
     public class RegisterCatalogTests
     {
         private static readonly Regex Identifier = new Regex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
+
+        [Fact]
+        public void hardware_write_one_to_clear_bits_are_placed_where_the_device_has_them()
+        {
+            // The 82574L (QEMU e1000e): PM at 0xc8, MSI at 0xd0, PCI Express v1 at 0xe0, AER at 0x100. Expected masks
+            // are pci_regs.h's RW1C status bits, written out here rather than read from the catalogue.
+            string dump = Path.Combine(RepositoryPaths.Corpus, "qemu", "vm1_01-00.0_8086-10d3_82574l-gigabit-network-connection.xxxx.txt");
+            byte[] config = ConfigDumpReader.Load(dump, null).Bytes;
+            byte[] mask = RegisterCatalog.HardwareWriteOneToClear(config, CapabilityWalker.Walk(config).Capabilities);
+
+            uint Word(int offset, int width)
+            {
+                uint value = 0;
+                for (int b = width - 1; b >= 0; b--)
+                {
+                    value = (value << 8) | mask[offset + b];
+                }
+
+                return value;
+            }
+
+            Assert.Equal(0xF900u, Word(0x06, 2));          // PCI_STATUS: PARITY, SIG/REC_TARGET_ABORT, REC_MASTER_ABORT, SIG_SYSTEM_ERROR, DETECTED_PARITY
+            Assert.Equal(0x8000u, Word(0xc8 + 4, 2));      // PCI_PM_CTRL_PME_STATUS
+            Assert.Equal(0x000Fu, Word(0xe0 + 0x0a, 2));   // PCI_EXP_DEVSTA_CED | NFED | FED | URD
+            Assert.Equal(0xC000u, Word(0xe0 + 0x12, 2));   // PCI_EXP_LNKSTA_LBMS | LABS
+            Assert.Equal(0x03FF_F031u, Word(0x104, 4));     // PCI_ERR_UNCOR_STATUS
+            Assert.Equal(0x0000_F1C1u, Word(0x110, 4));     // PCI_ERR_COR_STATUS
+            Assert.Equal(0x0000_007Fu, Word(0x130, 4));     // PCI_ERR_ROOT_STATUS (reserved, so 0, on an endpoint)
+            Assert.Equal(0u, Word(0x108, 4));               // UNCOR_MASK is plain read-write
+            int marked = mask.Count(b => b != 0);
+            Assert.Equal(1 + 1 + 1 + 1 + 4 + 2 + 1, marked); // nothing else on this device
+        }
 
         public static IEnumerable<object[]> Blocks()
             => new[] { RegisterCatalog.Header }.Concat(RegisterCatalog.Capabilities).Select(b => new object[] { Describe(b) });
