@@ -239,7 +239,8 @@ namespace VfioPolicy.AccessModel.Tests.Pci
         {
             RegisterInfo info = Find(block == "header" ? "header" : Describe(RegisterCatalog.Capabilities.First(c => c.Name == block))).FindRegister(register)!;
             Assert.Equal((offset, width), (info.Offset, info.Width));
-            Assert.Equal(new FieldInfo(field, low, high), info.FindField(field));
+            FieldInfo found = info.FindField(field)!;
+            Assert.Equal((field, low, high), (found.Name, found.LowBit, found.HighBit));
         }
 
         [Fact]
