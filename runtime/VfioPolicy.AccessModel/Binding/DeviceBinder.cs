@@ -381,6 +381,9 @@ namespace VfioPolicy.AccessModel.Binding
                     }
                 }
 
+                // The consumer's chain is exactly what the walk kept, minus what is hidden: each next pointer names the
+                // next visible capability the walk found, so a chain the walk cut (a loop, a pointer into the header
+                // or past the image, reserved low bits) ends at 0 there instead of showing the hardware's pointer.
                 for (int i = 0; i < standard.Count; i++)
                 {
                     CapabilityPlacement placement = standard[i];
@@ -389,23 +392,21 @@ namespace VfioPolicy.AccessModel.Binding
                         continue;
                     }
 
-                    int next = _config[placement.Start + 1];
-                    if (i + 1 < standard.Count && standard[i + 1].Hidden)
-                    {
-                        next = NextVisibleOffset(standard, i + 1);
-                    }
-
                     AssignChainLink(placement.Start, 0xFF, _config[placement.Start], warnAboutRules: true, idBits: 0xFF);
-                    AssignChainLink(placement.Start + 1, 0xFF, (byte)next, warnAboutRules: true);
+                    AssignChainLink(placement.Start + 1, 0xFF, (byte)NextVisibleOffset(standard, i + 1), warnAboutRules: true);
                 }
 
-                if (standard.Count > 0 && standard[0].Hidden)
+                // The Capabilities Pointer and Status' Capabilities List bit agree with what remains.
+                int first = NextVisibleOffset(standard, 0);
+                bool listed = (_config[StatusLowByteOffset] & CapabilitiesListStatusBit) != 0;
+                if (listed && first != _config[CapabilitiesPointerOffset])
                 {
-                    AssignChainLink(CapabilitiesPointerOffset, 0xFF, (byte)NextVisibleOffset(standard, 0), warnAboutRules: false);
-                    if (NextVisibleOffset(standard, 0) == 0)
-                    {
-                        AssignChainLink(StatusLowByteOffset, CapabilitiesListStatusBit, 0, warnAboutRules: false);
-                    }
+                    AssignChainLink(CapabilitiesPointerOffset, 0xFF, (byte)first, warnAboutRules: false);
+                }
+
+                if (listed && first == 0)
+                {
+                    AssignChainLink(StatusLowByteOffset, CapabilitiesListStatusBit, 0, warnAboutRules: false);
                 }
 
                 for (int i = 0; i < extended.Count; i++)
@@ -421,11 +422,7 @@ namespace VfioPolicy.AccessModel.Binding
                     }
 
                     uint header = ReadConfig(placement.Start, 4);
-                    uint next = header >> 20;
-                    if (i + 1 < extended.Count && extended[i + 1].Hidden)
-                    {
-                        next = (uint)NextVisibleOffset(extended, i + 1);
-                    }
+                    uint next = (uint)NextVisibleOffset(extended, i + 1);
 
                     uint linked = placeholder ? next << 20 : (header & 0x000F_FFFFu) | (next << 20);
                     for (int b = 0; b < 4; b++)

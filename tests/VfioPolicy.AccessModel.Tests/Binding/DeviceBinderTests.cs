@@ -481,6 +481,70 @@ namespace VfioPolicy.AccessModel.Tests.Binding
             Assert.Empty(Bind(policy, ThreeCapabilities()).Errors);
         }
 
+        /// <summary>Binds with the real chain walk, as the runtime does, and returns what the consumer reads at <paramref name="offset"/>.</summary>
+        private static uint ConsumerSees(BoundConfigSpace bound, byte[] config, int offset, int width)
+        {
+            var firewall = new AccessModel.Interpretation.PolicyInterpreter(bound, new AccessModel.Simulation.SimulatedConfigHardware(config), new AccessModel.Simulation.RecordingAuditSink(), null);
+            Assert.Equal(AccessModel.Contracts.AccessStatus.Ok, firewall.Read(offset, width, out uint value));
+            return value;
+        }
+
+        [Fact]
+        public void a_standard_chain_that_loops_ends_where_the_walk_stopped()
+        {
+            byte[] config = ThreeCapabilities().Bytes;
+            config[0x61] = 0x40;                                   // EXP points back to PM
+            BoundConfigSpace bound = DeviceBinder.Bind(new PolicyBuilder().Build(), config);
+
+            Assert.Contains(bound.Warnings, w => w.Contains("loops back to 0x40", StringComparison.Ordinal));
+            Assert.Equal(0x0010u, ConsumerSees(bound, config, 0x60, 2));   // EXP's next pointer reads 0, not 0x40
+            Assert.Equal(0x5001u, ConsumerSees(bound, config, 0x40, 2));   // the rest of the chain is as it was
+            Assert.Equal(0x40u, ConsumerSees(bound, config, 0x34, 1));
+        }
+
+        [Fact]
+        public void a_next_pointer_into_the_header_or_with_reserved_bits_reads_as_the_walk_followed_it()
+        {
+            byte[] config = ThreeCapabilities().Bytes;
+            config[0x34] = 0x43;                                   // reserved low bits: the walk masks them (0x40)
+            config[0x41] = 0x52;                                   // likewise: MSI at 0x50
+            config[0x51] = 0x20;                                   // into the header: the walk stops after MSI
+            BoundConfigSpace bound = DeviceBinder.Bind(new PolicyBuilder().Build(), config);
+
+            Assert.Equal(0x40u, ConsumerSees(bound, config, 0x34, 1));
+            Assert.Equal(0x5001u, ConsumerSees(bound, config, 0x40, 2));
+            Assert.Equal(0x0005u, ConsumerSees(bound, config, 0x50, 2));
+            Assert.Equal(0x10u, ConsumerSees(bound, config, 0x06, 1) & 0x10);
+        }
+
+        [Fact]
+        public void a_capability_pointer_the_walk_cannot_follow_leaves_no_capability_list()
+        {
+            byte[] config = ThreeCapabilities().Bytes;
+            config[0x34] = 0x10;                                   // into the header: nothing is walked
+            BoundConfigSpace bound = DeviceBinder.Bind(new PolicyBuilder().Build(), config);
+
+            Assert.DoesNotContain(bound.Capabilities, c => !c.Info.Extended);
+            Assert.Equal(0x00u, ConsumerSees(bound, config, 0x34, 1));
+            Assert.Equal(0x00u, ConsumerSees(bound, config, 0x06, 1) & 0x10);   // Status no longer claims a list
+        }
+
+        [Fact]
+        public void an_extended_chain_that_loops_ends_where_the_walk_stopped()
+        {
+            var image = new ConfigImage(4096).AddCapability(0x40, Exp, 0x3C, "EXP").Set16(0x42, 0x0002)
+                .AddExtended(0x100, 0x01, 2, 0x48, "ERR")
+                .AddExtended(0x150, 0x03, 1, 0x0C, "DSN");
+            byte[] config = image.Bytes;
+            uint dsn = image.Get(0x150, 4);
+            image.Set32(0x150, (dsn & 0x000F_FFFF) | (0x100u << 20));  // DSN points back to ERR
+            BoundConfigSpace bound = DeviceBinder.Bind(new PolicyBuilder().Build(), config);
+
+            Assert.Contains(bound.Warnings, w => w.Contains("loop", StringComparison.OrdinalIgnoreCase));
+            Assert.Equal(0x0001_0003u, ConsumerSees(bound, config, 0x150, 4));      // next 0: the chain ends at DSN
+            Assert.Equal(0x1502_0001u, ConsumerSees(bound, config, 0x100, 4));
+        }
+
         [Fact]
         public void rule_covering_a_chain_link_is_overridden_with_a_warning()
         {

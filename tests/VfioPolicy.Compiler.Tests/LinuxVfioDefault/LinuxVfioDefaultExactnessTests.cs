@@ -39,7 +39,7 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
         });
 
         public static IEnumerable<object[]> TypeZeroDevices()
-            => CorpusImages().Where(d => HeaderType(d.Image) == 0).Select(d => new object[] { d.Name });
+            => CorpusImages().Concat(CraftedImages()).Where(d => HeaderType(d.Image) == 0).Select(d => new object[] { d.Name });
 
         [Theory]
         [MemberData(nameof(TypeZeroDevices))]
@@ -224,7 +224,49 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
             }
         }
 
-        private static byte[] Image(string name) => CorpusImages().Single(d => d.Name == name).Image;
+        /// <summary>
+        /// Malformed chains real devices have, built byte by byte: overlapping capabilities (the kernel's map lets the
+        /// later one win, and so does the binder) and a loop (the kernel follows it until its loop bound; the walk stops).
+        /// </summary>
+        private static IEnumerable<(string Name, byte[] Image)> CraftedImages()
+        {
+            static byte[] Device(params (int Offset, byte[] Bytes)[] parts)
+            {
+                var config = new byte[256];
+                config[0x00] = 0x34;
+                config[0x01] = 0x12;
+                config[0x02] = 0x78;
+                config[0x03] = 0x56;
+                config[0x06] = 0x10;                                            // Capabilities List
+                foreach ((int offset, byte[] bytes) in parts)
+                {
+                    bytes.CopyTo(config, offset);
+                }
+
+                return config;
+            }
+
+            // PM at 0x40 -> MSI at 0x48 (64-bit, 14 bytes, to 0x55) -> vendor-specific at 0x50 (12 bytes) over MSI's tail.
+            yield return ("crafted/vendor capability over MSI's tail", Device(
+                (0x34, new byte[] { 0x40 }),
+                (0x40, new byte[] { 0x01, 0x48, 0x03, 0x00 }),
+                (0x48, new byte[] { 0x05, 0x50, 0x80, 0x00 }),
+                (0x50, new byte[] { 0x09, 0x00, 0x0c, 0x00 })));
+
+            // MSI at 0x40 (64-bit with mask bits, 24 bytes, to 0x57) -> PM at 0x50 inside it.
+            yield return ("crafted/PM inside MSI", Device(
+                (0x34, new byte[] { 0x40 }),
+                (0x40, new byte[] { 0x05, 0x50, 0x80, 0x01 }),
+                (0x50, new byte[] { 0x01, 0x00, 0x03, 0x00 })));
+
+            // PM at 0x40 -> MSI at 0x50 -> back to PM.
+            yield return ("crafted/looping chain", Device(
+                (0x34, new byte[] { 0x40 }),
+                (0x40, new byte[] { 0x01, 0x50, 0x03, 0x00 }),
+                (0x50, new byte[] { 0x05, 0x40, 0x00, 0x00 })));
+        }
+
+        private static byte[] Image(string name) => CorpusImages().Concat(CraftedImages()).Single(d => d.Name == name).Image;
 
         private static int HeaderType(byte[] image) => image[0x0e] & 0x7f;
 
