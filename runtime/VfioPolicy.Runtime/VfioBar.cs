@@ -26,8 +26,9 @@ namespace VfioPolicy.Runtime
 
     /// <summary>
     /// One BAR (or the expansion ROM) of an open device as the consumer reaches it. Accesses need the consumer's
-    /// Command decode bit (Memory for memory BARs, I/O for I/O BARs; the ROM also its enable bit): while it is clear
-    /// a read returns all ones and a write is dropped, as a PCI master abort does. Offsets must be naturally aligned.
+    /// Command decode bit (Memory for memory BARs, I/O for I/O BARs; the ROM also its enable bit) and the function in
+    /// D0: otherwise a read returns all ones and a write is dropped, as a PCI master abort does, and both are counted in
+    /// <see cref="BlockedAccesses"/>. Offsets must be naturally aligned.
     /// </summary>
     public sealed class VfioBar
     {
@@ -81,7 +82,7 @@ namespace VfioPolicy.Runtime
         /// <summary>Areas the region offered for mmap that the kernel refused; they are trapped instead.</summary>
         public IReadOnlyList<VfioException> MapFailures => _mapFailures;
 
-        /// <summary>Accesses dropped (or answered with all ones) because the consumer's decode bit was clear.</summary>
+        /// <summary>Accesses dropped (or answered with all ones) because the consumer's decode bit was clear or the function was not in D0.</summary>
         public long BlockedAccesses { get; private set; }
 
         internal MsixTable? Msix { get; }

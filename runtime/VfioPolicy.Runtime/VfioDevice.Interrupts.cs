@@ -694,7 +694,7 @@ namespace VfioPolicy.Runtime
 
                     break;
                 case Behavior.Pm:
-                    OnPowerControlWrite(registerOffset);
+                    OnPowerControlWrite(registerOffset, offset, width, value);
                     break;
             }
         }
@@ -796,18 +796,29 @@ namespace VfioPolicy.Runtime
             return pm is null ? 0 : (int)(ConsumerRegister(pm.Info.Offset + 4, 2) & PmStateMask);
         }
 
-        /// <summary>The pm behavior: performs a virtualized state change on the hardware, and restores state after D3hot → D0 when the device lost it.</summary>
-        private void OnPowerControlWrite(int registerOffset)
+        /// <summary>
+        /// The pm behavior, on the written value as <c>vfio_pm_config_write</c> acts on it: a write that covers PMCSR's
+        /// low byte asks for the power state in its bits 0..1. The runtime puts the hardware there unless the write
+        /// already did (the state bits passthrough-writable), whatever the policy shows the consumer (virtualized, or
+        /// passthrough read-only as in linux-vfio-default); in D3hot the BARs are blocked (<see cref="DecodeEnabled"/>);
+        /// on the way back to D0 it restores what the device lost.
+        /// </summary>
+        private void OnPowerControlWrite(int registerOffset, int offset, int width, uint value)
         {
+            if (registerOffset < offset || registerOffset >= offset + width)
+            {
+                return;
+            }
+
             int previous = _powerState;
-            int state = ConsumerPowerState();
+            int state = (int)((value >> ((registerOffset - offset) * 8)) & PmStateMask);
             _powerState = state;
             if (state == previous)
             {
                 return;
             }
 
-            if ((Binding.VirtMask[registerOffset] & PmStateMask) != 0)
+            if ((Binding.PassthroughWritable[registerOffset] & PmStateMask) != PmStateMask)
             {
                 uint hardware = ReadHardware(registerOffset, 2);
 

@@ -367,9 +367,17 @@ namespace VfioPolicy.Runtime
             }
         }
 
-        /// <summary>True when the consumer's Command (and ROM enable) let it reach <paramref name="bar"/>.</summary>
+        /// <summary>
+        /// True when the consumer's Command (and ROM enable) let it reach <paramref name="bar"/>, and the function is in
+        /// D0: in D3hot and deeper a function does not decode its BARs, and the kernel blocks them too.
+        /// </summary>
         internal bool DecodeEnabled(VfioBar bar)
         {
+            if (_powerState != 0)
+            {
+                return false;
+            }
+
             if (bar.IsRom)
             {
                 return (_consumerCommand & CommandMemory) != 0 && (ConsumerRegister(RomOffset) & 1) != 0;

@@ -63,6 +63,7 @@ namespace VfioPolicy.GuestTests
                 yield return new GuestTest(e1000e + ": the MSI-X table is emulated; a vector is programmed, then masked, where the policy lets the consumer enable MSI-X", () => E1000eMsixVector(machine.E1000e, policy));
                 yield return new GuestTest(e1000e + ": an interrupt raised while its MSI-X vector is masked sets the PBA bit and is sent once on unmask", () => E1000eMaskedVectorPends(machine.E1000e, policy));
                 yield return new GuestTest(e1000e + ": after a reset BARs and Command are restored and virtual fields read their reset values", () => ResetRestores(machine.E1000e, policy));
+                yield return new GuestTest(e1000e + ": in D3hot BAR0 reads all ones and drops writes, counted, until D0", () => D3hotBlocksBars(machine.E1000e, policy));
                 yield return new GuestTest("runtime " + machine.Nvme.Address + " " + policy + ": controller registers CAP and VS read through the BAR0 mapping", () => NvmeControllerRegisters(machine.Nvme, policy));
                 yield return new GuestTest(e1000e + ": Initiate FLR on a function without FLR Capable is dropped, audited and reads 0; the device keeps its state", () => InitiateFlr(machine.E1000e, policy, E1000eRdbal, 0x5A5A_0000, expectReset: false));
                 yield return new GuestTest("runtime " + machine.Nvme.Address + " " + policy + ": Initiate FLR on a function with FLR Capable resets it and reads 0", () => InitiateFlr(machine.Nvme, policy, NvmeControllerConfiguration, 0x0046_0000, expectReset: true));
@@ -505,6 +506,37 @@ namespace VfioPolicy.GuestTests
                 Check.Equal(1, audit.Events.Count, "audit events");
                 Check.Equal(express + 8, audit.Events[0].Offset, "audited offset");
             }
+        }
+
+        /// <summary>
+        /// A consumer's PMCSR write to D3hot reaches the device (sysfs shows the state; under linux-vfio-default the state
+        /// bits are passthrough read-only and the pm behavior performs the change, as vfio_pm_config_write does), and
+        /// BAR access is blocked until the write back to D0.
+        /// </summary>
+        private static void D3hotBlocksBars(PciFunction function, string policy)
+        {
+            using VfioDevice device = Open(function, policy);
+            int pm = device.Binding.Capabilities.Single(c => !c.Info.Extended && c.Info.Id == 0x01).Info.Offset;
+            EnableMemoryAndBusMaster(device);
+            VfioBar bar0 = device.Bar(0);
+            bar0.Write(E1000eRdbal, 4, 0x1234_5670);
+            long blocked = bar0.BlockedAccesses;
+
+            device.WriteConfig(pm + 4, 2, (device.ReadConfig(pm + 4, 2) & ~3u) | 3);
+
+            Check.Equal(3, function.ReadConfig()[pm + 4] & 3, "the device's power state (sysfs) after the D3hot write");
+            Check.Equal(3u, device.ReadConfig(pm + 4, 2) & 3, "the power state the consumer reads");
+            Check.Equal(0xFFFF_FFFFUL, bar0.Read(E1000eRdbal, 4), "a BAR0 read in D3hot");
+            bar0.Write(E1000eRdbal, 4, 0x0BAD_F000);
+            Check.Equal(blocked + 2, bar0.BlockedAccesses, "blocked BAR accesses");
+
+            device.WriteConfig(pm + 4, 2, device.ReadConfig(pm + 4, 2) & ~3u);
+
+            Check.Equal(0, function.ReadConfig()[pm + 4] & 3, "the device's power state (sysfs) after the D0 write");
+            EnableMemoryAndBusMaster(device);
+            Check.True(bar0.Read(E1000eRdbal, 4) != 0x0BAD_F000UL, "the write made in D3hot reached the device");
+            bar0.Write(E1000eRdbal, 4, 0x0765_4320);
+            Check.Equal(0x0765_4320UL, bar0.Read(E1000eRdbal, 4), "BAR0 works again in D0");
         }
 
         private static void RootBusEduCannotReset(PciFunction edu, string policy)

@@ -162,6 +162,50 @@ namespace VfioPolicy.Runtime.Tests
             Assert.Equal(0, nic.ResetCount);
         }
 
+        [Theory]
+        [InlineData("strict")]
+        [InlineData("linux-vfio-default")] // the state bits are passthrough ro there: the write acts through the pm behavior
+        public void In_D3hot_BAR_access_is_blocked_and_counted_until_D0(string policy)
+        {
+            SimulatedPciDevice nic = Devices.E1000e();
+            using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy(policy), new SimulatedVfioKernel(nic));
+            int pm = nic.Capability(0x01)!.Value;
+            device.WriteConfig(0x04, 2, device.ReadConfig(0x04, 2) | 0x0006);
+            VfioBar bar0 = device.Bar(0);
+            bar0.Write(0x100, 4, 0x1234_5678);
+
+            device.WriteConfig(pm + 4, 2, 0x0003);
+
+            Assert.Equal(3, nic.PowerState);
+            Assert.Equal(3u, device.ReadConfig(pm + 4, 2) & 3);
+            Assert.Equal(0xFFFF_FFFFUL, bar0.Read(0x100, 4));
+            bar0.Write(0x100, 4, 0xDEAD_BEEF);
+            Assert.Equal(2, bar0.BlockedAccesses);
+
+            device.WriteConfig(pm + 4, 2, 0x0000);
+
+            Assert.Equal(0, nic.PowerState);
+            device.WriteConfig(0x04, 2, device.ReadConfig(0x04, 2) | 0x0006);
+            Assert.NotEqual(0xDEAD_BEEFUL, bar0.Read(0x100, 4));        // the blocked write never reached the device
+            bar0.Write(0x100, 4, 0x0BAD_F00D);
+            Assert.Equal(0x0BAD_F00DUL, bar0.Read(0x100, 4));
+            Assert.Equal(2, bar0.BlockedAccesses);
+        }
+
+        [Fact]
+        public void A_power_state_write_acts_on_the_written_value_only_when_it_covers_the_state_byte()
+        {
+            SimulatedPciDevice nic = Devices.E1000e();
+            using VfioDevice device = VfioDevice.Open(Devices.E1000eAddress, Devices.Policy("linux-vfio-default"), new SimulatedVfioKernel(nic));
+            int pm = nic.Capability(0x01)!.Value;
+
+            device.WriteConfig(pm + 5, 1, 0x03);                         // PMCSR's upper byte: not the state
+            Assert.Equal(0, nic.PowerState);
+
+            device.WriteConfig(pm + 4, 4, 0x0000_0003);                  // a dword write that covers it
+            Assert.Equal(3, nic.PowerState);
+        }
+
         [Fact]
         public void D3hot_to_D0_without_No_Soft_Reset_restores_the_device()
         {
