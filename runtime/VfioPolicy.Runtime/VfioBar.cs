@@ -16,6 +16,9 @@ namespace VfioPolicy.Runtime
 
         /// <summary>Emulated by the runtime (the MSI-X table and PBA).</summary>
         Emulated,
+
+        /// <summary>A config-space mirror the policy declares: the access goes through the config firewall at the mirrored offset.</summary>
+        ConfigMirror,
     }
 
     /// <summary>A contiguous range of a BAR and how it is reached.</summary>
@@ -35,6 +38,10 @@ namespace VfioPolicy.Runtime
         private readonly VfioDevice _device;
         private readonly List<(long Offset, IMappedRange Mapping)> _mappings = new List<(long, IMappedRange)>();
         private readonly List<VfioException> _mapFailures = new List<VfioException>();
+        private AccessModel.Model.ConfigMirror[] _configMirrors = Array.Empty<AccessModel.Model.ConfigMirror>();
+
+        // The last value the consumer wrote to each address/data pair's address register (by index into _configMirrors).
+        private uint[] _windowAddresses = Array.Empty<uint>();
 
         internal VfioBar(VfioDevice device, VfioRegionInfo region, uint typeBits, MsixTable? msix)
         {
@@ -101,21 +108,32 @@ namespace VfioPolicy.Runtime
                     return WidthMask(width);
                 }
 
-                if (Msix is not null && Msix.Covers(Index, offset, width))
-                {
-                    return Msix.Read(Index, offset, width);
-                }
-
-                foreach ((long start, IMappedRange mapping) in _mappings)
-                {
-                    if (offset >= start && offset + width <= start + mapping.Length)
-                    {
-                        return mapping.Read(offset - start, width);
-                    }
-                }
-
-                return _device.ReadRegion(Region, offset, width);
+                return ReadChecked(offset, width);
             }
+        }
+
+        /// <summary>A read already validated, under the device's lock, with decode on: mirrors, MSI-X, mappings, the region.</summary>
+        private ulong ReadChecked(long offset, int width)
+        {
+            if (_configMirrors.Length > 0 && TryReadMirror(offset, width, out ulong mirrored))
+            {
+                return mirrored;
+            }
+
+            if (Msix is not null && Msix.Covers(Index, offset, width))
+            {
+                return Msix.Read(Index, offset, width);
+            }
+
+            foreach ((long start, IMappedRange mapping) in _mappings)
+            {
+                if (offset >= start && offset + width <= start + mapping.Length)
+                {
+                    return mapping.Read(offset - start, width);
+                }
+            }
+
+            return _device.ReadRegion(Region, offset, width);
         }
 
         /// <summary>A consumer write of <paramref name="width"/> (1, 2, 4 or 8) bytes at <paramref name="offset"/>.</summary>
@@ -137,23 +155,161 @@ namespace VfioPolicy.Runtime
                     return;
                 }
 
-                value &= WidthMask(width);
-                if (Msix is not null && Msix.Covers(Index, offset, width))
+                WriteChecked(offset, width, value & WidthMask(width));
+            }
+        }
+
+        /// <summary>A write already validated, under the device's lock, with decode on: mirrors, MSI-X, mappings, the region.</summary>
+        private void WriteChecked(long offset, int width, ulong value)
+        {
+            if (_configMirrors.Length > 0 && TryWriteMirror(offset, width, value))
+            {
+                return;
+            }
+
+            if (Msix is not null && Msix.Covers(Index, offset, width))
+            {
+                Msix.Write(Index, offset, width, value);
+                return;
+            }
+
+            foreach ((long start, IMappedRange mapping) in _mappings)
+            {
+                if (offset >= start && offset + width <= start + mapping.Length)
                 {
-                    Msix.Write(Index, offset, width, value);
+                    mapping.Write(offset - start, width, value);
                     return;
                 }
+            }
 
-                foreach ((long start, IMappedRange mapping) in _mappings)
+            _device.WriteRegion(Region, offset, width, value);
+        }
+
+        /// <summary>
+        /// A read that touches a config mirror of this BAR goes through the firewall. A fixed window answers with the
+        /// config bytes it mirrors; a pair's data register does while its address register selects config space. An
+        /// access that straddles a window's edge is taken byte by byte, each byte by its own path. False when no
+        /// mirror is involved.
+        /// </summary>
+        private bool TryReadMirror(long offset, int width, out ulong value)
+        {
+            value = 0;
+            if (!MirrorAt(offset, width, out long configOffset, out bool whole))
+            {
+                return false;
+            }
+
+            if (!whole)
+            {
+                for (int b = 0; b < width; b++)
                 {
-                    if (offset >= start && offset + width <= start + mapping.Length)
-                    {
-                        mapping.Write(offset - start, width, value);
-                        return;
-                    }
+                    value |= ReadChecked(offset + b, 1) << (8 * b);
                 }
 
-                _device.WriteRegion(Region, offset, width, value);
+                return true;
+            }
+
+            for (int done = 0; done < width; done += 4)
+            {
+                int piece = Math.Min(4, width - done);
+                uint part = _device.TryReadConfig((int)(configOffset + done), piece, out uint read) == AccessModel.Contracts.AccessStatus.Ok ? read : (uint)WidthMask(piece);
+                value |= (ulong)part << (8 * done);
+            }
+
+            return true;
+        }
+
+        /// <summary>The write side of <see cref="TryReadMirror"/>; a write to a pair's address register is remembered and reaches the hardware.</summary>
+        private bool TryWriteMirror(long offset, int width, ulong value)
+        {
+            RememberWindowAddress(offset, width, value);
+            if (!MirrorAt(offset, width, out long configOffset, out bool whole))
+            {
+                return false;
+            }
+
+            if (!whole)
+            {
+                for (int b = 0; b < width; b++)
+                {
+                    WriteChecked(offset + b, 1, (value >> (8 * b)) & 0xFF);
+                }
+
+                return true;
+            }
+
+            for (int done = 0; done < width; done += 4)
+            {
+                int piece = Math.Min(4, width - done);
+
+                // A write past the config space is dropped, as the firewall drops any access outside it.
+                _device.TryWriteConfig((int)(configOffset + done), piece, (uint)(value >> (8 * done)));
+            }
+
+            return true;
+        }
+
+        /// <summary>
+        /// Whether the access touches config space through a mirror: <paramref name="whole"/> when it lies entirely in
+        /// one window (then <paramref name="configOffset"/> is where it lands), false when it straddles an edge.
+        /// </summary>
+        private bool MirrorAt(long offset, int width, out long configOffset, out bool whole)
+        {
+            configOffset = 0;
+            whole = false;
+            for (int i = 0; i < _configMirrors.Length; i++)
+            {
+                AccessModel.Model.ConfigMirror mirror = _configMirrors[i];
+                long start;
+                long end;
+                long target;
+                if (mirror.DataOffset is long data)
+                {
+                    uint address = _windowAddresses[i];
+                    if (address < mirror.Base || address - mirror.Base >= (uint)mirror.Size)
+                    {
+                        continue;
+                    }
+
+                    (start, end, target) = (data, data + 4, address - mirror.Base);
+                }
+                else
+                {
+                    (start, end, target) = (mirror.Offset, mirror.Offset + mirror.Size, 0);
+                }
+
+                if (offset + width <= start || offset >= end)
+                {
+                    continue;
+                }
+
+                whole = offset >= start && offset + width <= end;
+                configOffset = target + (offset - start);
+                return true;
+            }
+
+            return false;
+        }
+
+        private void RememberWindowAddress(long offset, int width, ulong value)
+        {
+            for (int i = 0; i < _configMirrors.Length; i++)
+            {
+                if (_configMirrors[i].DataOffset is null)
+                {
+                    continue;
+                }
+
+                long register = _configMirrors[i].Offset;
+                for (int b = 0; b < width; b++)
+                {
+                    long at = offset + b - register;
+                    if (at >= 0 && at < 4)
+                    {
+                        uint shift = (uint)(8 * at);
+                        _windowAddresses[i] = (_windowAddresses[i] & ~(0xFFu << (int)shift)) | ((uint)((value >> (8 * b)) & 0xFF) << (int)shift);
+                    }
+                }
             }
         }
 
@@ -177,8 +333,10 @@ namespace VfioPolicy.Runtime
         /// are mapped too, so registers sharing a page with them run at mapped speed; the structures' own bytes are
         /// still emulated, because every access checks them first.
         /// </summary>
-        internal void MapAllowedAreas(IVfioKernel kernel, int deviceFd, IEnumerable<(long Start, long End)> mirrors)
+        internal void MapAllowedAreas(IVfioKernel kernel, int deviceFd, IReadOnlyList<AccessModel.Model.ConfigMirror> mirrors)
         {
+            _configMirrors = new List<AccessModel.Model.ConfigMirror>(mirrors).ToArray();
+            _windowAddresses = new uint[_configMirrors.Length];
             long pageSize = kernel.PageSize;
             (long Start, long End) Pages((long Start, long End) range) => (range.Start & ~(pageSize - 1), (range.End + pageSize - 1) & ~(pageSize - 1));
             var emulated = new List<(long Start, long End)>();
@@ -203,9 +361,18 @@ namespace VfioPolicy.Runtime
                 clientExcluded.Add(Pages((Msix.PbaOffset, Msix.PbaEnd)));
             }
 
-            foreach ((long start, long end) in mirrors)
+            // Config mirrors: their pages are trapped for the runtime and never offered to a client, so every access to
+            // them is seen; the bytes that reach config space are shown as such in the layout.
+            var mirrored = new List<(long Start, long End)>();
+            foreach (AccessModel.Model.ConfigMirror mirror in _configMirrors)
             {
-                clientExcluded.Add(Pages((start, end)));
+                foreach ((long start, long end) in mirror.TrappedRanges())
+                {
+                    clientExcluded.Add(Pages((start, end)));
+                    excluded.Add(Pages((start, end)));
+                }
+
+                mirrored.Add(mirror.DataOffset is long data ? (data, data + 4) : (mirror.Offset, mirror.Offset + mirror.Size));
             }
 
             var mapped = new List<(long Start, long End)>();
@@ -241,7 +408,7 @@ namespace VfioPolicy.Runtime
                 }
             }
 
-            Layout = BuildLayout(granted, emulated);
+            Layout = BuildLayout(granted, emulated, mirrored);
             var client = new List<VfioSparseArea>();
             foreach ((long start, long end) in mapped)
             {
@@ -267,9 +434,15 @@ namespace VfioPolicy.Runtime
             _mappings.Clear();
         }
 
-        private List<BarRange> BuildLayout(List<(long Start, long End)> mapped, List<(long Start, long End)> emulated)
+        private List<BarRange> BuildLayout(List<(long Start, long End)> mapped, List<(long Start, long End)> emulated, List<(long Start, long End)> mirrored)
         {
             var points = new SortedSet<long> { 0, Region.Size };
+            foreach ((long start, long end) in mirrored)
+            {
+                points.Add(Math.Max(0, Math.Min(Region.Size, start)));
+                points.Add(Math.Max(0, Math.Min(Region.Size, end)));
+            }
+
             foreach ((long start, long end) in mapped)
             {
                 points.Add(start);
@@ -288,7 +461,10 @@ namespace VfioPolicy.Runtime
             {
                 if (previous >= 0 && point > previous)
                 {
-                    BarAccessPath path = Inside(emulated, previous) ? BarAccessPath.Emulated : Inside(mapped, previous) ? BarAccessPath.Mapped : BarAccessPath.Trapped;
+                    BarAccessPath path = Inside(mirrored, previous) ? BarAccessPath.ConfigMirror
+                        : Inside(emulated, previous) ? BarAccessPath.Emulated
+                        : Inside(mapped, previous) ? BarAccessPath.Mapped
+                        : BarAccessPath.Trapped;
                     if (layout.Count > 0 && layout[layout.Count - 1].Path == path)
                     {
                         BarRange last = layout[layout.Count - 1];

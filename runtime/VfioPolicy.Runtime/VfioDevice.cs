@@ -78,7 +78,7 @@ namespace VfioPolicy.Runtime
         private IShadowAccess _shadow = null!;
         private uint _consumerCommand;
 
-        /// <summary>The policy's config mirror windows: never offered to a client's own mappings.</summary>
+        /// <summary>The policy's config mirrors: routed through the firewall, their pages trapped and never offered to a client's own mappings.</summary>
         private AccessModel.Model.ConfigMirror[] _mirrors = Array.Empty<AccessModel.Model.ConfigMirror>();
         private MsixTable? _msix;
         private Thread? _monitor;
@@ -655,7 +655,7 @@ namespace VfioPolicy.Runtime
                 uint typeBits = index == VfioConstants.RomRegionIndex ? 0 : (_hostBarRegisters[index] & 1) != 0 ? _hostBarRegisters[index] & 0x3 : _hostBarRegisters[index] & 0xF;
                 var bar = new VfioBar(this, region, typeBits, _msix is not null && (_msix.TableBar == index || _msix.PbaBar == index) ? _msix : null);
                 _bars[index] = bar;
-                bar.MapAllowedAreas(_kernel, _deviceFd, _mirrors.Where(m => m.Bar == index).Select(m => (m.Offset, m.Offset + (long)m.Size)));
+                bar.MapAllowedAreas(_kernel, _deviceFd, _mirrors.Where(m => m.Bar == index).ToArray());
             }
         }
 

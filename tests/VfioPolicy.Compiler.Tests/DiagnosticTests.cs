@@ -162,6 +162,14 @@ namespace VfioPolicy.Compiler.Tests
         }
 
         [Fact]
+        public void VP0208_window_pair_registers_are_aligned_and_apart()
+        {
+            AssertOne(Compile(Policy("mirror bar 4 address 0x2 data 0x8 base 0x4000 size 0x100")), "VP0208", "p.vfiopolicy(7,22): error VP0208: the address register is 4 bytes: its offset 0x2 must be a multiple of 4");
+            AssertOne(Compile(Policy("mirror bar 4 address 0x0 data 0x0 base 0x4000 size 0x100")), "VP0208", "p.vfiopolicy(7,31): error VP0208: the data register overlaps the address register");
+            Assert.Empty(Compile(Policy("mirror bar 4 address 0x0 data 0x4 base 0x4000 size 0x100")).Diagnostics);
+        }
+
+        [Fact]
         public void VP0209_passthrough_cannot_be_rw1c()
         {
             CompilationResult result = CompileRewritten(Policy("header {", "  register STATUS {", "    bit 15 passthrough rw", "  }", "}"), file => ReplaceFirstRegister(file, 6, register =>

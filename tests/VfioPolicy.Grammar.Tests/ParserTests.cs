@@ -217,6 +217,23 @@ namespace VfioPolicy.Grammar.Tests
         }
 
         [Fact]
+        public void Mirror_lines_hold_a_fixed_window_or_an_address_data_pair_and_format_back()
+        {
+            const string text =
+                "mirror bar 2 offset 0x4000 size 0x1000\n" +
+                "mirror bar 4 address 0x0 data 0x4 base 0x4000 size 0x1000\n";
+            PolicyFile file = Parse(text);
+
+            var fixedWindow = (MirrorStatement)file.Statements[0];
+            Assert.Null(fixedWindow.DataOffset);
+            Assert.Equal((2UL, 0x4000UL, 0x1000UL), (fixedWindow.Bar.Value, fixedWindow.Offset.Value, fixedWindow.Size.Value));
+
+            var pair = (MirrorStatement)file.Statements[1];
+            Assert.Equal((4UL, 0x0UL, 0x4UL, 0x4000UL, 0x1000UL), (pair.Bar.Value, pair.Offset.Value, pair.DataOffset!.Value, pair.Base!.Value, pair.Size.Value));
+            Assert.Equal(text, PolicyFormatter.Format(file));
+        }
+
+        [Fact]
         public void Match_lines_hold_their_criteria()
         {
             PolicyFile file = Parse("match any\nmatch vendor 0x8086 mask 0xff00 class 0x020000\n");

@@ -321,11 +321,38 @@ namespace VfioPolicy.Compiler.Binding
         {
             bool valid = InRange(statement.Bar, 0, 5, "BAR index");
             valid &= InRange(statement.Size, 1, 4096, "mirror size");
-            valid &= InRange(statement.Offset, 0, long.MaxValue, "mirror offset");
+            valid &= InRange(statement.Offset, 0, long.MaxValue, statement.DataOffset is null ? "mirror offset" : "address register offset");
+            if (statement.DataOffset is not null && statement.Base is not null)
+            {
+                valid &= InRange(statement.DataOffset, 0, long.MaxValue, "data register offset");
+                valid &= InRange(statement.Base, 0, uint.MaxValue - 4096, "window base");
+                valid &= Aligned(statement.Offset, "address register") & Aligned(statement.DataOffset, "data register");
+                if (valid && statement.Offset.Value + 4 > statement.DataOffset.Value && statement.DataOffset.Value + 4 > statement.Offset.Value)
+                {
+                    _diagnostics.Report(CompilerDiagnostics.NumberOutOfRange, statement.DataOffset.Span, "the data register overlaps the address register");
+                    valid = false;
+                }
+            }
+
             if (valid)
             {
-                _policy.Mirrors.Add(new ConfigMirror((int)statement.Bar.Value, (long)statement.Offset.Value, (int)statement.Size.Value, file.OriginOf(statement)));
+                _policy.Mirrors.Add(new ConfigMirror((int)statement.Bar.Value, (long)statement.Offset.Value, (int)statement.Size.Value, file.OriginOf(statement))
+                {
+                    DataOffset = statement.DataOffset is null ? null : (long)statement.DataOffset.Value,
+                    Base = statement.Base is null ? 0 : (uint)statement.Base.Value,
+                });
             }
+        }
+
+        private bool Aligned(NumberLiteral offset, string what)
+        {
+            if (offset.Value % 4 == 0)
+            {
+                return true;
+            }
+
+            _diagnostics.Report(CompilerDiagnostics.NumberOutOfRange, offset.Span, "the " + what + " is 4 bytes: its offset " + offset.Text + " must be a multiple of 4");
+            return false;
         }
 
         private bool InRange(NumberLiteral number, long low, long high, string what)

@@ -102,7 +102,10 @@ namespace VfioPolicy.Compiler.Diff
 
         private static void CompareMirrors(PolicyModel before, PolicyModel after, List<PolicyChange> changes)
         {
-            static string Key(ConfigMirror m) => "bar " + m.Bar.ToString(CultureInfo.InvariantCulture) + " offset 0x" + m.Offset.ToString("x", CultureInfo.InvariantCulture) + " size 0x" + m.Size.ToString("x", CultureInfo.InvariantCulture);
+            static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+            static string Key(ConfigMirror m) => "bar " + m.Bar.ToString(CultureInfo.InvariantCulture)
+                + (m.DataOffset is long data ? " address " + Hex(m.Offset) + " data " + Hex(data) + " base " + Hex(m.Base) : " offset " + Hex(m.Offset))
+                + " size " + Hex(m.Size);
             var oldMirrors = before.Mirrors.GroupBy(Key).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
             var newMirrors = after.Mirrors.GroupBy(Key).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
             foreach (string key in oldMirrors.Keys.Union(newMirrors.Keys).OrderBy(k => k, StringComparer.Ordinal))

@@ -188,7 +188,17 @@ namespace VfioPolicy.Grammar.Formatting
                     AppendBody(text, hide.Body);
                     break;
                 case MirrorStatement mirror:
-                    text.Append("mirror bar ").Append(mirror.Bar.Text).Append(" offset ").Append(mirror.Offset.Text).Append(" size ").Append(mirror.Size.Text);
+                    text.Append("mirror bar ").Append(mirror.Bar.Text);
+                    if (mirror.DataOffset is null)
+                    {
+                        text.Append(" offset ").Append(mirror.Offset.Text);
+                    }
+                    else
+                    {
+                        text.Append(" address ").Append(mirror.Offset.Text).Append(" data ").Append(mirror.DataOffset.Text).Append(" base ").Append(mirror.Base?.Text);
+                    }
+
+                    text.Append(" size ").Append(mirror.Size.Text);
                     break;
                 case BlockStatement block:
                     text.Append(block.Kind switch

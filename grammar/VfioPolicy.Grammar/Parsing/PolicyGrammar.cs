@@ -238,15 +238,28 @@ namespace VfioPolicy.Grammar.Parsing
             from statement in Default.XOr(Hide)
             select overrides.IsDefined ? WithOverride(statement, overrides.Get().Span) : statement;
 
+        private static readonly Parser<(NumberLiteral Offset, NumberLiteral? Data, NumberLiteral? Base)> FixedWindow =
+            from offsetKeyword in Keyword("offset")
+            from offset in Number("an offset")
+            select (offset, (NumberLiteral?)null, (NumberLiteral?)null);
+
+        private static readonly Parser<(NumberLiteral Offset, NumberLiteral? Data, NumberLiteral? Base)> WindowPair =
+            from addressKeyword in Keyword("address")
+            from address in Number("the address register's offset")
+            from dataKeyword in Keyword("data")
+            from data in Number("the data register's offset")
+            from baseKeyword in Keyword("base")
+            from baseAddress in Number("the address of config offset 0")
+            select (address, (NumberLiteral?)data, (NumberLiteral?)baseAddress);
+
         private static readonly Parser<Statement> Mirror =
             from keyword in Keyword("mirror")
             from barKeyword in Keyword("bar")
             from bar in Number("a BAR number")
-            from offsetKeyword in Keyword("offset")
-            from offset in Number("an offset")
+            from window in FixedWindow.XOr(WindowPair)
             from sizeKeyword in Keyword("size")
             from size in Number("a size")
-            select (Statement)new MirrorStatement(bar, offset, size, Join(keyword.Span, size.Span));
+            select (Statement)new MirrorStatement(bar, window.Offset, size, Join(keyword.Span, size.Span)) { DataOffset = window.Data, Base = window.Base };
 
         private static readonly Parser<LineContent> BlockOpening =
             (from keyword in Keyword("header") from brace in Punctuation("{") select new BlockOpeningLine(BlockKind.Header, null, Join(keyword.Span, brace)))

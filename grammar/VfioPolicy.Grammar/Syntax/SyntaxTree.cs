@@ -65,7 +65,17 @@ namespace VfioPolicy.Grammar.Syntax
     public sealed record HideStatement(bool Override, bool Extended, CapabilityRef Capability, ActionSyntax? Body, SourceSpan Span) : Statement(Span);
 
     /// <summary><c>mirror bar N offset OFFSET size SIZE</c>: a BAR window that mirrors config space.</summary>
-    public sealed record MirrorStatement(NumberLiteral Bar, NumberLiteral Offset, NumberLiteral Size, SourceSpan Span) : Statement(Span);
+    public sealed record MirrorStatement(NumberLiteral Bar, NumberLiteral Offset, NumberLiteral Size, SourceSpan Span) : Statement(Span)
+    {
+        /// <summary>
+        /// <c>mirror bar N address OFF data OFF base BASE size SIZE</c>: an address/data window pair. <see cref="Offset"/>
+        /// is then the address register's offset, this the data register's; null for a fixed window (<c>offset</c>).
+        /// </summary>
+        public NumberLiteral? DataOffset { get; init; }
+
+        /// <summary>The address value that selects config offset 0 through the data register (pairs only).</summary>
+        public NumberLiteral? Base { get; init; }
+    }
 
     /// <summary>Which space a block's register offsets are relative to.</summary>
     public enum BlockKind

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace VfioPolicy.AccessModel.Model
 {
@@ -291,8 +292,39 @@ namespace VfioPolicy.AccessModel.Model
     /// <summary>One <c>match</c> line: all criteria must hold. No criteria means any device.</summary>
     public sealed record DeviceMatch(EquatableArray<MatchCriterion> Criteria, RuleOrigin Origin);
 
-    /// <summary>A window in a BAR that mirrors config space (carried for the runtime; not yet enforced).</summary>
-    public sealed record ConfigMirror(int Bar, long Offset, int Size, RuleOrigin Origin);
+    /// <summary>
+    /// A way into config space through a BAR, which the runtime routes through the firewall. A fixed window
+    /// (<c>mirror bar N offset OFF size SIZE</c>): BAR bytes <c>[Offset, Offset + Size)</c> are config offsets
+    /// <c>[0, Size)</c>. An address/data pair (<see cref="DataOffset"/> set; <c>mirror bar N address OFF data OFF
+    /// base BASE size SIZE</c>): the 4-byte register at <see cref="Offset"/> holds an address, and while it lies in
+    /// <c>[Base, Base + Size)</c> the 4-byte register at <see cref="DataOffset"/> is config offset <c>address - Base</c>.
+    /// </summary>
+    /// <param name="Bar">BAR index (0 to 5).</param>
+    /// <param name="Offset">The window's start, or the address register's offset.</param>
+    /// <param name="Size">How many config bytes are reachable (at most 4096).</param>
+    /// <param name="Origin">The <c>mirror</c> line.</param>
+    public sealed record ConfigMirror(int Bar, long Offset, int Size, RuleOrigin Origin)
+    {
+        /// <summary>The data register's offset for an address/data pair; null for a fixed window.</summary>
+        public long? DataOffset { get; init; }
+
+        /// <summary>The address value that selects config offset 0 (address/data pairs).</summary>
+        public uint Base { get; init; }
+
+        /// <summary>The BAR byte ranges the runtime must see every access to: the window, or both registers of a pair.</summary>
+        public IEnumerable<(long Start, long End)> TrappedRanges()
+        {
+            if (DataOffset is long data)
+            {
+                yield return (Offset, Offset + 4);
+                yield return (data, data + 4);
+            }
+            else
+            {
+                yield return (Offset, Offset + Size);
+            }
+        }
+    }
 
     /// <summary>A checked, lowered policy: everything the interpreter, the generator, the map and the diff need.</summary>
     public sealed record PolicyModel(
