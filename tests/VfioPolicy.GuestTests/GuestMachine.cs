@@ -27,6 +27,17 @@ namespace VfioPolicy.GuestTests
 
         public bool HasAttribute(string name) => File.Exists(Path.Combine(SysfsPath, name));
 
+        /// <summary>True for an SR-IOV virtual function (sysfs links it to its physical function).</summary>
+        public bool IsVirtualFunction => Directory.Exists(Path.Combine(SysfsPath, "physfn"));
+
+        /// <summary>True for a physical function that offers SR-IOV virtual functions.</summary>
+        public bool OffersVirtualFunctions => HasAttribute("sriov_totalvfs") && ReadDecimalAttribute("sriov_totalvfs") > 0;
+
+        /// <summary>The physical function's address, for a virtual function.</summary>
+        public string? PhysicalFunctionAddress => IsVirtualFunction ? new DirectoryInfo(Path.Combine(SysfsPath, "physfn")).ResolveLinkTarget(returnFinalTarget: true)?.Name : null;
+
+        public int ReadDecimalAttribute(string name) => int.Parse(File.ReadAllText(Path.Combine(SysfsPath, name)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
+
         public override string ToString() => Address;
 
         internal static int ParseHex(string text)
@@ -71,7 +82,13 @@ namespace VfioPolicy.GuestTests
 
         public PciFunction E1000e => Single(E1000eVendor, E1000eDevice, bridges: 1, "e1000e behind a root port");
 
-        public PciFunction Nvme => Single(NvmeVendor, NvmeDevice, bridges: 1, "nvme behind a root port");
+        public PciFunction Nvme => Single(NvmeVendor, NvmeDevice, bridges: 1, "nvme behind a root port", sriov: false);
+
+        /// <summary>The NVMe controller that offers SR-IOV (bound to nvme, which enabled its virtual functions).</summary>
+        public PciFunction SriovNvme => Single(NvmeVendor, NvmeDevice, bridges: 1, "SR-IOV nvme behind a root port", sriov: true);
+
+        /// <summary>The virtual functions /init enabled on <see cref="SriovNvme"/>, in address order.</summary>
+        public IReadOnlyList<PciFunction> VirtualFunctions => Functions.Where(f => f.IsVirtualFunction).ToArray();
 
         /// <summary>The two edus behind the PCIe-to-PCI bridge, in address order.</summary>
         public IReadOnlyList<PciFunction> BridgedEdus
@@ -132,9 +149,12 @@ namespace VfioPolicy.GuestTests
             return new GuestMachine(functions);
         }
 
-        private PciFunction Single(int vendor, int device, int bridges, string what)
+        private PciFunction Single(int vendor, int device, int bridges, string what, bool sriov = false)
         {
-            PciFunction[] found = Functions.Where(f => f.Vendor == vendor && f.Device == device && f.BridgeDepth == bridges).ToArray();
+            // Virtual functions are never the plain models; the SR-IOV controller is told apart by its capability.
+            PciFunction[] found = Functions
+                .Where(f => f.Vendor == vendor && f.Device == device && f.BridgeDepth == bridges && !f.IsVirtualFunction && f.OffersVirtualFunctions == sriov)
+                .ToArray();
             if (found.Length != 1)
             {
                 throw new GuestTestFailure(string.Format(

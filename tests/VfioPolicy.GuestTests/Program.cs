@@ -30,7 +30,7 @@ namespace VfioPolicy.GuestTests
                 Console.WriteLine($"device {function.Address} {function.Vendor:x4}:{function.Device:x4} driver={function.Driver ?? "none"} group={function.IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} bridges={function.BridgeDepth}");
             }
 
-            IEnumerable<GuestTest> tests = ConfigSpaceTests.All(machine).Concat(KernelModelTests.All(machine)).Concat(RuntimeTests.All(machine)).Concat(VmmTests.All(machine)).Concat(ServeTests.All(machine));
+            IEnumerable<GuestTest> tests = ConfigSpaceTests.All(machine).Concat(KernelModelTests.All(machine)).Concat(RuntimeTests.All(machine)).Concat(VmmTests.All(machine)).Concat(VirtualFunctionTests.All(machine)).Concat(ServeTests.All(machine));
             return TestRunner.Run(tests);
         }
     }

@@ -7,7 +7,7 @@ tree=$1
 kver=$2
 init=$3
 out=$(realpath -m "$4")
-wanted="vfio vfio_iommu_type1 vfio-pci 9p 9pnet_virtio virtio_pci overlay"
+wanted="vfio vfio_iommu_type1 vfio-pci 9p 9pnet_virtio virtio_pci overlay nvme"
 moddir="$tree/lib/modules/$kver"
 [[ -x /bin/busybox ]] || { echo "/bin/busybox is missing (package busybox-static)" >&2; exit 1; }
 # The initramfs has no libc: a dynamically linked busybox (package busybox, not busybox-static) cannot run there.

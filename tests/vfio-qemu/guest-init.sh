@@ -29,9 +29,24 @@ for module in $(cat /etc/modules.load); do
     insmod "/lib/modules/$kver/$module" || echo "VFIOQ: insmod $module failed"
 done
 
-# vfio-pci takes a device whose driver_override names it at the next probe. No driver for these models is in the
-# initramfs, so nothing else can have claimed them; the unbind covers a kernel that has one built in.
+# The SR-IOV NVMe controller (the one offering virtual functions) stays with the nvme driver, which can enable
+# them; its virtual functions are then given to vfio-pci like the other models.
+sriov_pf=
 for dev in /sys/bus/pci/devices/*; do
+    if [ -e $dev/sriov_totalvfs ] && [ "$(cat $dev/sriov_totalvfs)" -gt 0 ]; then
+        sriov_pf=$dev
+        # nvme probes asynchronously: wait (up to 10 s) until it has bound the controller.
+        tries=0
+        while [ ! -e $dev/driver ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+        echo 2 > $dev/sriov_numvfs || echo "VFIOQ: enabling the virtual functions of ${dev##*/} failed"
+        echo "VFIOQ: ${dev##*/} sriov_numvfs=$(cat $dev/sriov_numvfs)"
+    fi
+done
+
+# vfio-pci takes a device whose driver_override names it at the next probe; the unbind releases a device another
+# driver (nvme, loaded for the SR-IOV controller) claimed first.
+for dev in /sys/bus/pci/devices/*; do
+    [ "$dev" = "$sriov_pf" ] && continue
     case "$(cat $dev/vendor):$(cat $dev/device)" in
         0x1234:0x11e8|0x8086:0x10d3|0x1b36:0x0010) ;;
         *) continue ;;

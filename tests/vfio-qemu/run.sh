@@ -77,7 +77,8 @@ if [[ -z "$kernel_package" ]]; then
 fi
 [[ -n "$kernel_package" ]] || fail "apt-cache knows no linux-image-amd64 (no Debian apt sources?)"
 KDIR="$CACHE/kernel-$kernel_package"
-if [[ ! -f "$KDIR/.complete" ]]; then
+# .complete-2: the unpacked set includes drivers/nvme (the SR-IOV physical function's driver); older caches lack it.
+if [[ ! -f "$KDIR/.complete-2" ]]; then
   log "fetching $kernel_package"
   rm -rf "$KDIR"
   mkdir -p "$KDIR"
@@ -88,7 +89,7 @@ if [[ ! -f "$KDIR/.complete" ]]; then
   prefix=lib
   dpkg-deb -c "$deb" | grep -q ' \./usr/lib/modules/' && prefix=usr/lib
   patterns=('./boot/vmlinuz-*' "./$prefix/modules/*/modules.order" "./$prefix/modules/*/modules.builtin*")
-  for dir in drivers/vfio virt fs/9p net/9p fs/netfs fs/fscache drivers/virtio fs/overlayfs; do
+  for dir in drivers/vfio virt fs/9p net/9p fs/netfs fs/fscache drivers/virtio fs/overlayfs drivers/nvme/host block lib crypto; do
     patterns+=("./$prefix/modules/*/kernel/$dir/*")
   done
   dpkg-deb --fsys-tarfile "$deb" | tar -C "$KDIR" -x --wildcards "${patterns[@]}" \
@@ -100,7 +101,7 @@ if [[ ! -f "$KDIR/.complete" ]]; then
   # under TCG. Kernels whose payload is not XZ simply boot as bzImage.
   "$HERE/extract-vmlinux.sh" "$KDIR"/boot/vmlinuz-* "$KDIR/vmlinux" > /dev/null 2>&1 || rm -f "$KDIR/vmlinux"
   rm -f "$deb"
-  touch "$KDIR/.complete"
+  touch "$KDIR/.complete-2"
 fi
 kver="$(ls "$KDIR/lib/modules")"
 kernel="$KDIR/vmlinux"
@@ -133,7 +134,9 @@ exec 9>&-
 
 # 5. Boot. Each device sits behind its own PCIe root port (own IOMMU group, bus reset possible); a second edu on the
 #    root bus has no reset method, which the tests use for the "cannot reset" error, and an option ROM; two more edus
-#    sit behind a PCIe-to-PCI bridge: one IOMMU group, no reset but a bus reset of both together.
+#    sit behind a PCIe-to-PCI bridge: one IOMMU group, no reset but a bus reset of both together. A second NVMe
+#    controller offers SR-IOV: /init binds it to the nvme driver, enables two virtual functions and gives those to
+#    vfio-pci.
 truncate -s 16M "$WORK/nvme.img"
 # The ROM: a valid PCI expansion ROM header (0xAA55, a "PCIR" structure: Linux's pci_map_rom refuses anything else,
 # and vfio-pci then reports no ROM region), 16 x 512 bytes, code type 3 (EFI) and a vendor that matches no device so
@@ -163,6 +166,8 @@ qemu=(qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp "${VFIOQ_SMP:-1}" 
   -device edu,bus=pcie.0,addr=0x10,romfile="$WORK/edu-rom.bin"
   -device pcie-root-port,id=rp4,bus=pcie.0,chassis=4,slot=4 -device pcie-pci-bridge,id=br1,bus=rp4
   -device edu,bus=br1,addr=0x1 -device edu,bus=br1,addr=0x2
+  -device pcie-root-port,id=rp5,bus=pcie.0,chassis=5,slot=5 -device nvme-subsys,id=sriovsubsys
+  -device nvme,serial=vfioqsriov,subsys=sriovsubsys,bus=rp5,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
   -kernel "$kernel" -initrd "$WORK/initrd.cpio.gz"

@@ -207,7 +207,7 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
             return (virt, write);
         }
 
-        /// <summary>Every image of the corpus, named <c>qemu/FILE</c> or <c>pciutils/FILE SLOT</c>.</summary>
+        /// <summary>Every image of the corpus, named <c>qemu/FILE</c>, <c>pciutils/FILE SLOT</c> or <c>sriov/FILE SLOT</c>.</summary>
         private static IEnumerable<(string Name, byte[] Image)> CorpusImages()
         {
             foreach (string dump in Directory.GetFiles(Path.Combine(RepositoryPaths.Corpus, "qemu"), "*.xxxx.txt").OrderBy(f => f, StringComparer.Ordinal))
@@ -215,11 +215,14 @@ namespace VfioPolicy.Compiler.Tests.LinuxVfioDefault
                 yield return ("qemu/" + Path.GetFileName(dump), ConfigDumpReader.Load(dump, null).Bytes);
             }
 
-            foreach (string file in Directory.GetFiles(Path.Combine(RepositoryPaths.Corpus, "pciutils"), "*.txt").OrderBy(f => f, StringComparer.Ordinal))
+            foreach (string folder in new[] { "pciutils", "sriov" })
             {
-                foreach (ConfigSpaceImage image in ConfigDumpReader.ParseLspci(File.ReadAllText(file), file))
+                foreach (string file in Directory.GetFiles(Path.Combine(RepositoryPaths.Corpus, folder), "*.txt").OrderBy(f => f, StringComparer.Ordinal))
                 {
-                    yield return ("pciutils/" + Path.GetFileName(file) + " " + image.Slot, image.Bytes);
+                    foreach (ConfigSpaceImage image in ConfigDumpReader.ParseLspci(File.ReadAllText(file), file))
+                    {
+                        yield return (folder + "/" + Path.GetFileName(file) + " " + image.Slot, image.Bytes);
+                    }
                 }
             }
         }
