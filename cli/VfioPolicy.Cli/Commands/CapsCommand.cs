@@ -17,16 +17,18 @@ namespace VfioPolicy.Cli.Commands
         {
             Option<string> device = CommonOptions.Device();
             Option<string?> slot = CommonOptions.Slot();
+            Option<string?> physicalFunction = CommonOptions.PhysicalFunction();
             Option<OutputFormat> format = CommonOptions.Format();
             var command = new Command("caps", "List the capabilities a device dump's standard and extended chains lead to")
             {
                 device,
                 slot,
+                physicalFunction,
                 format,
             };
             command.SetAction(parseResult =>
             {
-                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot));
+                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
                 if (parseResult.GetValue(format) == OutputFormat.Json)
                 {
                     context.Output.Write(RenderJson(loaded.Walk));

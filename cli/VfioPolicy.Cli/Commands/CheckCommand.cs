@@ -29,20 +29,22 @@ namespace VfioPolicy.Cli.Commands
             device.Required = false;
             device.Description = "Also bind every policy that selects this device (a config-space dump) and report what does not fit it";
             Option<string?> slot = CommonOptions.Slot();
+            Option<string?> physicalFunction = CommonOptions.PhysicalFunction();
             var command = new Command("check", "Compile policy files and report their diagnostics")
             {
                 paths,
                 device,
                 slot,
+                physicalFunction,
             };
-            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(device), parseResult.GetValue(slot)));
+            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(device), parseResult.GetValue(slot), parseResult.GetValue(physicalFunction)));
             return command;
         }
 
-        private static int Run(CliContext context, IEnumerable<string> paths, string? devicePath, string? slot)
+        private static int Run(CliContext context, IEnumerable<string> paths, string? devicePath, string? slot, string? physicalFunction)
         {
             IReadOnlyList<string> files = PolicyFiles.Expand(context, paths);
-            LoadedDevice? device = devicePath is null ? null : DeviceLoader.Load(context, devicePath, slot);
+            LoadedDevice? device = devicePath is null ? null : DeviceLoader.Load(context, devicePath, slot, physicalFunction);
             var printer = new DiagnosticPrinter(context);
             var source = new WorkingDirectorySource(context);
             foreach (string file in files)

@@ -47,6 +47,7 @@ namespace VfioPolicy.Cli.Commands
             Option<string> device = CommonOptions.Device();
             device.Required = false;
             Option<string?> slot = CommonOptions.Slot();
+            Option<string?> physicalFunction = CommonOptions.PhysicalFunction();
             Option<OutputFormat> format = CommonOptions.Format();
             Option<bool> force = CommonOptions.Force();
             var target = new Argument<string>("TARGET") { Description = TargetHelp };
@@ -55,6 +56,7 @@ namespace VfioPolicy.Cli.Commands
                 policy,
                 device,
                 slot,
+                physicalFunction,
                 format,
                 force,
                 target,
@@ -74,7 +76,7 @@ namespace VfioPolicy.Cli.Commands
                     return ExitCodes.Success;
                 }
 
-                LoadedDevice loaded = DeviceLoader.Load(context, devicePath, parseResult.GetValue(slot));
+                LoadedDevice loaded = DeviceLoader.Load(context, devicePath, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
                 PolicyLoader.RequireMatch(context, model, loaded, parseResult.GetValue(force));
                 BoundConfigSpace bound = PolicyLoader.Bind(context, model, loaded);
                 Target onDevice = ResolveOnDevice(bound, loaded.Image.Bytes, spec);

@@ -22,6 +22,7 @@ namespace VfioPolicy.Cli.Commands
         {
             Option<string> device = CommonOptions.Device();
             Option<string?> slot = CommonOptions.Slot();
+            Option<string?> physicalFunction = CommonOptions.PhysicalFunction();
             var basePolicy = new Option<string>("--base", "-b")
             {
                 Description = "Base policy the scaffold extends: strict (deny what is not opened) or linux-vfio-default (the kernel's model)",
@@ -39,13 +40,14 @@ namespace VfioPolicy.Cli.Commands
             {
                 device,
                 slot,
+                physicalFunction,
                 basePolicy,
                 output,
                 force,
             };
             command.SetAction(parseResult =>
             {
-                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot));
+                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
                 string? unsupported = PolicyScaffolder.Unsupported(loaded.Image.Bytes);
                 if (unsupported != null)
                 {

@@ -15,6 +15,7 @@ namespace VfioPolicy.Cli.Commands
             Option<string> policy = CommonOptions.Policy();
             Option<string> device = CommonOptions.Device();
             Option<string?> slot = CommonOptions.Slot();
+            Option<string?> physicalFunction = CommonOptions.PhysicalFunction();
             // map draws pictures too, so it has its own --format (text|json as everywhere, plus html|svg).
             var format = new Option<string>("--format", "-f")
             {
@@ -29,13 +30,14 @@ namespace VfioPolicy.Cli.Commands
                 policy,
                 device,
                 slot,
+                physicalFunction,
                 format,
                 force,
             };
             command.SetAction(parseResult =>
             {
                 PolicyModel model = PolicyLoader.Load(context, parseResult.GetValue(policy)!);
-                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot));
+                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
                 PolicyLoader.RequireMatch(context, model, loaded, parseResult.GetValue(force));
                 BoundConfigSpace bound = PolicyLoader.Bind(context, model, loaded);
                 string chosen = parseResult.GetValue(format)!;

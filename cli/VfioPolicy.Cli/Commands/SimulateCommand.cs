@@ -19,6 +19,7 @@ namespace VfioPolicy.Cli.Commands
             Option<string> policy = CommonOptions.Policy();
             Option<string> device = CommonOptions.Device();
             Option<string?> slot = CommonOptions.Slot();
+            Option<string?> physicalFunction = CommonOptions.PhysicalFunction();
             Option<bool> force = CommonOptions.Force();
             var script = new Option<string?>("--script")
             {
@@ -30,6 +31,7 @@ namespace VfioPolicy.Cli.Commands
                 policy,
                 device,
                 slot,
+                physicalFunction,
                 script,
                 force,
             };
@@ -40,7 +42,7 @@ namespace VfioPolicy.Cli.Commands
                     ? AccessScript.Parse(SimulationSession.BuiltInScript, "<built-in session>")
                     : AccessScript.Parse(InputFiles.ReadText(context, scriptPath, "script"), context.Display(context.Resolve(scriptPath)));
                 PolicyModel model = PolicyLoader.Load(context, parseResult.GetValue(policy)!);
-                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot));
+                LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
                 PolicyLoader.RequireMatch(context, model, loaded, parseResult.GetValue(force));
                 Run(context, model, loaded, accesses, scriptPath == null ? "built-in session" : "script " + context.Display(context.Resolve(scriptPath)));
                 return ExitCodes.Success;

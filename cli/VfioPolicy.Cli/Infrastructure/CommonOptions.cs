@@ -23,6 +23,13 @@ namespace VfioPolicy.Cli.Infrastructure
             HelpName = "DUMP",
         };
 
+        /// <summary><c>--pf DUMP</c>: the physical function of an SR-IOV virtual function whose dump does not hold it.</summary>
+        public static Option<string?> PhysicalFunction() => new Option<string?>("--pf")
+        {
+            Description = "Dump of the SR-IOV physical function, when --device is a virtual function (vendor and device 0xffff) dumped alone",
+            HelpName = "DUMP",
+        };
+
         /// <summary><c>--slot S</c>: which device of a multi-device dump.</summary>
         public static Option<string?> Slot() => new Option<string?>("--slot", "-s")
         {

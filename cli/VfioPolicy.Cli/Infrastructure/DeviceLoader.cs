@@ -21,16 +21,19 @@ namespace VfioPolicy.Cli.Infrastructure
         }
     }
 
-    /// <summary>Loads <c>--device</c>/<c>--slot</c>.</summary>
+    /// <summary>Loads <c>--device</c>/<c>--slot</c> (and <c>--pf</c> for a virtual function dumped alone).</summary>
     public static class DeviceLoader
     {
         /// <summary>Reads the dump and walks its chains.</summary>
         /// <exception cref="CommandFailedException">The file does not exist.</exception>
         /// <exception cref="DeviceDumpException">The dump is malformed or has no device at the slot.</exception>
-        public static LoadedDevice Load(CliContext context, string path, string? slot)
+        public static LoadedDevice Load(CliContext context, string path, string? slot, string? physicalFunctionPath = null)
         {
             string full = InputFiles.RequireFile(context, path, "device dump");
-            ConfigSpaceImage image = ConfigDumpReader.Load(full, slot);
+            string? physicalFunction = physicalFunctionPath is null ? null : InputFiles.RequireFile(context, physicalFunctionPath, "physical function dump");
+
+            // A virtual function comes back as vfio-pci presents it (the PF's identity, pin 0, typed BARs).
+            ConfigSpaceImage image = ConfigDumpReader.Load(full, slot, physicalFunction);
             ChainWalk walk = CapabilityWalker.Walk(image.Bytes);
             return new LoadedDevice(image, walk, context.Display(full));
         }

@@ -100,7 +100,27 @@ namespace VfioPolicy.AccessModel.Devices
         /// device of a text dump; a dump of several devices needs one. A binary file holds one device and has no
         /// slot, so <paramref name="slot"/> is not consulted for it.
         /// </summary>
-        public static ConfigSpaceImage Load(string path, string? slot)
+        public static ConfigSpaceImage Load(string path, string? slot) => Load(path, slot, null);
+
+        /// <summary>
+        /// <see cref="Load(string, string?)"/>, and an SR-IOV virtual function (vendor and device 0xffff) comes back as
+        /// vfio-pci presents it (<see cref="VirtualFunctions"/>): its physical function is found in the same dump, or in
+        /// <paramref name="physicalFunctionPath"/>'s when the VF's dump holds it alone.
+        /// </summary>
+        /// <exception cref="DeviceDumpException">The dump is malformed, has no device at the slot, or holds a VF whose physical function cannot be found.</exception>
+        public static ConfigSpaceImage Load(string path, string? slot, string? physicalFunctionPath)
+        {
+            (ConfigSpaceImage image, IReadOnlyList<ConfigSpaceImage> all) = LoadAll(path, slot);
+            if (!VirtualFunctions.LooksLikeVirtualFunction(image.Bytes))
+            {
+                return image;
+            }
+
+            IEnumerable<ConfigSpaceImage> candidates = physicalFunctionPath is null ? all : LoadAll(physicalFunctionPath, null, selectAny: true).All;
+            return VirtualFunctions.PresentWith(image, candidates, physicalFunctionPath ?? path);
+        }
+
+        private static (ConfigSpaceImage Image, IReadOnlyList<ConfigSpaceImage> All) LoadAll(string path, string? slot, bool selectAny = false)
         {
             if (string.IsNullOrWhiteSpace(path))
             {
@@ -123,11 +143,13 @@ namespace VfioPolicy.AccessModel.Devices
 
             if (!LooksLikeText(bytes))
             {
-                return ReadBinary(bytes, path);
+                ConfigSpaceImage single = ReadBinary(bytes, path);
+                return (single, new[] { single });
             }
 
             string text = new UTF8Encoding(false, false).GetString(bytes);
-            return SelectSlot(ParseLspci(text, path), slot, path);
+            IReadOnlyList<ConfigSpaceImage> images = ParseLspci(text, path);
+            return (selectAny && images.Count > 0 ? images[0] : SelectSlot(images, slot, path), images);
         }
 
         /// <summary>
