@@ -11,7 +11,7 @@ namespace VfioPolicy.GuestTests
 {
     /// <summary>
     /// SR-IOV virtual functions of QEMU's NVMe controller (enabled by /init through the nvme driver, bound to vfio-pci)
-    /// opened through the runtime under both library policies. A VF's own config space reads vendor and device 0xffff
+    /// opened through the runtime under both library policies and the NVMe device policy. A VF's own config space reads vendor and device 0xffff
     /// and its BARs 0; vfio-pci presents it as a normal function (vendor from the PF, device from the PF's SR-IOV VF
     /// Device ID, interrupt pin 0, BARs sized from the PF's VF BARs). The expectations come from the PF's sysfs config,
     /// not from the VF's VFIO region the runtime reads.
@@ -35,7 +35,8 @@ namespace VfioPolicy.GuestTests
             }
 
             PciFunction vf = functions[0];
-            foreach (string policy in new[] { "strict", "linux-vfio-default" })
+            // Both library bases, and the device policy for QEMU's NVMe, whose match lines select the VF by the identity vfio-pci presents.
+            foreach (string policy in new[] { "strict", "linux-vfio-default", "qemu-nvme" })
             {
                 string name = "sr-iov " + vf.Address + " " + policy;
                 yield return new GuestTest(name + ": opens through the runtime as the function vfio-pci presents (PF vendor, VF Device ID, pin 0)", () => OpensAsPresented(machine, vf, policy));
