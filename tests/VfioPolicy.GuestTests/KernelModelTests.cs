@@ -42,27 +42,14 @@ namespace VfioPolicy.GuestTests
 
         private static void KernelReadsEqualPolicy(PciFunction function)
         {
-            int group = function.IommuGroup ?? throw new GuestTestFailure(function.Address + " has no IOMMU group");
-            // The legacy container/group sequence through the runtime's kernel seam, without the runtime's firewall:
-            // what any VFIO user (QEMU, say) sees.
-            int container = Kernel.Open("/dev/vfio/vfio");
-            int groupFd = -1;
-            int deviceFd = -1;
-            try
+            // Compared while the device is open: vfio-pci puts an idle device back into D3hot when it closes.
+            WhileOpen(function, (kernelView, regionSize) =>
             {
-                groupFd = Kernel.Open("/dev/vfio/" + group.ToString(CultureInfo.InvariantCulture));
-                Check.True((Kernel.GetGroupStatus(groupFd) & VfioGroupFlags.Viable) != 0, "group " + group.ToString(CultureInfo.InvariantCulture) + " is not viable");
-                Kernel.SetContainer(groupFd, container);
-                Kernel.SetIommu(container, VfioConstants.Type1v2Iommu);
-                deviceFd = Kernel.GetDeviceFd(groupFd, function.Address);
-                VfioRegionInfo region = Kernel.GetRegionInfo(deviceFd, VfioConstants.ConfigRegionIndex);
-                var kernelView = new VfioConfigHardware(Kernel, deviceFd, region.Offset, (int)region.Size);
-
                 ICompiledPolicy policy = ConfigSpaceTests.CompiledPolicy("linux-vfio-default");
                 using var sysfs = new SysfsConfigHardware(function);
                 BoundConfigSpace bound = DeviceBinder.Bind(policy.Model, function.ReadConfig());
                 var model = new PolicyInterpreter(bound, sysfs, new RecordingAuditSink());
-                int size = Math.Min(bound.Size, (int)region.Size);
+                int size = Math.Min(bound.Size, regionSize);
                 var differences = new List<string>();
                 for (int offset = 0; offset < size; offset += 4)
                 {
@@ -82,6 +69,29 @@ namespace VfioPolicy.GuestTests
                 }
 
                 Check.True(differences.Count == 0, differences.Count.ToString(CultureInfo.InvariantCulture) + " dwords differ: " + string.Join("; ", differences.Take(8)));
+                return 0;
+            });
+        }
+
+        /// <summary>
+        /// Opens the device through the legacy container/group sequence of the runtime's kernel seam, without the
+        /// runtime's firewall (what any VFIO user, QEMU say, sees), and hands <paramref name="use"/> its config region and the region's size.
+        /// </summary>
+        internal static T WhileOpen<T>(PciFunction function, Func<VfioConfigHardware, int, T> use)
+        {
+            int group = function.IommuGroup ?? throw new GuestTestFailure(function.Address + " has no IOMMU group");
+            int container = Kernel.Open("/dev/vfio/vfio");
+            int groupFd = -1;
+            int deviceFd = -1;
+            try
+            {
+                groupFd = Kernel.Open("/dev/vfio/" + group.ToString(CultureInfo.InvariantCulture));
+                Check.True((Kernel.GetGroupStatus(groupFd) & VfioGroupFlags.Viable) != 0, "group " + group.ToString(CultureInfo.InvariantCulture) + " is not viable");
+                Kernel.SetContainer(groupFd, container);
+                Kernel.SetIommu(container, VfioConstants.Type1v2Iommu);
+                deviceFd = Kernel.GetDeviceFd(groupFd, function.Address);
+                VfioRegionInfo region = Kernel.GetRegionInfo(deviceFd, VfioConstants.ConfigRegionIndex);
+                return use(new VfioConfigHardware(Kernel, deviceFd, region.Offset, (int)region.Size), (int)region.Size);
             }
             finally
             {
@@ -98,6 +108,19 @@ namespace VfioPolicy.GuestTests
                 Kernel.Close(container);
             }
         }
+
+        /// <summary>The whole config region of <paramref name="function"/>, read through <see cref="WhileOpen{T}"/>.</summary>
+        internal static byte[] ReadConfigRegion(PciFunction function) => WhileOpen(function, (view, size) =>
+        {
+            var bytes = new byte[size];
+            for (int offset = 0; offset < bytes.Length; offset += 4)
+            {
+                Check.True(view.TryRead(offset, 4, out uint value), "pread of the config region at " + Check.Hex((uint)offset, 2) + " failed: " + view.LastError?.Message);
+                BitConverter.GetBytes(value).CopyTo(bytes, offset);
+            }
+
+            return bytes;
+        });
 
         private static int LowestDifferingByte(uint difference)
         {

@@ -129,7 +129,7 @@ namespace VfioPolicy.GuestTests
         /// </summary>
         private static void KernelRegionEqualsPolicy(PciFunction vf)
         {
-            byte[] kernel = ReadKernelRegion(vf);
+            byte[] kernel = KernelModelTests.ReadConfigRegion(vf);
             using VfioDevice opened = VfioDevice.Open(vf.Address, ConfigSpaceTests.CompiledPolicy("linux-vfio-default"), Kernel);
             var differences = new List<string>();
             for (int offset = 0; offset < Math.Min(kernel.Length, opened.Binding.Size); offset += 4)
@@ -150,45 +150,6 @@ namespace VfioPolicy.GuestTests
             }
 
             Check.True(differences.Count == 0, differences.Count.ToString(CultureInfo.InvariantCulture) + " dwords differ: " + string.Join("; ", differences.Take(8)));
-        }
-
-        private static byte[] ReadKernelRegion(PciFunction vf)
-        {
-            int group = vf.IommuGroup ?? throw new GuestTestFailure(vf.Address + " has no IOMMU group");
-            int container = Kernel.Open("/dev/vfio/vfio");
-            int groupFd = -1;
-            int deviceFd = -1;
-            try
-            {
-                groupFd = Kernel.Open("/dev/vfio/" + group.ToString(CultureInfo.InvariantCulture));
-                Kernel.SetContainer(groupFd, container);
-                Kernel.SetIommu(container, VfioConstants.Type1v2Iommu);
-                deviceFd = Kernel.GetDeviceFd(groupFd, vf.Address);
-                VfioRegionInfo region = Kernel.GetRegionInfo(deviceFd, VfioConstants.ConfigRegionIndex);
-                var view = new VfioConfigHardware(Kernel, deviceFd, region.Offset, (int)region.Size);
-                var bytes = new byte[region.Size];
-                for (int offset = 0; offset < bytes.Length; offset += 4)
-                {
-                    Check.True(view.TryRead(offset, 4, out uint value), "pread of the config region at " + Check.Hex((uint)offset, 2));
-                    BitConverter.GetBytes(value).CopyTo(bytes, offset);
-                }
-
-                return bytes;
-            }
-            finally
-            {
-                if (deviceFd >= 0)
-                {
-                    Kernel.Close(deviceFd);
-                }
-
-                if (groupFd >= 0)
-                {
-                    Kernel.Close(groupFd);
-                }
-
-                Kernel.Close(container);
-            }
         }
     }
 }
