@@ -29,6 +29,7 @@ namespace VfioPolicy.VfioUser
         private readonly IVfioUserChannel _channel;
         private readonly IVfioKernel _kernel;
         private ushort _nextId;
+        private VfioUserProtocolException? _broken;
 
         /// <summary>Wraps a connected channel, which the client owns; <paramref name="kernel"/> closes descriptors a bad reply carried.</summary>
         public VfioUserClient(IVfioUserChannel channel, IVfioKernel kernel)
@@ -81,6 +82,11 @@ namespace VfioPolicy.VfioUser
                 throw new ArgumentNullException(nameof(payload));
             }
 
+            if (_broken is { } broken)
+            {
+                throw new VfioUserProtocolException(broken.Errno, "the connection is unusable after an earlier failure: " + broken.Message);
+            }
+
             ushort id = _nextId++;
             byte[] message = new byte[VfioUserHeader.Length + payload.Length];
             new VfioUserHeader(id, (ushort)command, (uint)message.Length, noReply ? VfioUserHeader.NoReplyFlag : 0, 0).Write(message);
@@ -91,7 +97,19 @@ namespace VfioPolicy.VfioUser
                 return null;
             }
 
-            VfioUserFrame frame = _channel.Receive(MaxReplySize, MaxReplyFds)
+            VfioUserFrame? received;
+            try
+            {
+                received = _channel.Receive(MaxReplySize, MaxReplyFds);
+            }
+            catch (VfioUserProtocolException error)
+            {
+                // A reply that timed out or broke off may still arrive, or half of it: the stream is out of step for good.
+                _broken = error;
+                throw;
+            }
+
+            VfioUserFrame frame = received
                 ?? throw new VfioUserProtocolException(VfioUserErrno.EIO, "the server closed the connection instead of answering " + command.ToString());
             if (!frame.Header.IsReply || frame.Header.MessageId != id || frame.Header.Command != (ushort)command)
             {

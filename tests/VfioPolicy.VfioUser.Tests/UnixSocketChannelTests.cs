@@ -74,6 +74,27 @@ namespace VfioPolicy.VfioUser.Tests
         }
 
         [Fact]
+        public void A_silent_peer_times_a_receive_out_and_a_client_then_refuses_to_go_on()
+        {
+            using UnixSocketListener listener = UnixSocketListener.Listen(Path.Combine(_folder, "s"), _kernel);
+            UnixSocketChannel channel = UnixSocketChannel.Connect(listener.Path, _kernel);
+            using UnixSocketChannel server = listener.Accept(5000) ?? throw new InvalidOperationException("no connection");
+            channel.SetReceiveTimeout(TimeSpan.FromMilliseconds(200));
+            using var client = new VfioUserClient(channel, _kernel);
+
+            // The server reads the request and never answers.
+            var first = Assert.Throws<VfioUserProtocolException>(() => client.Request(VfioUserCommand.DeviceGetInfo, new byte[8]));
+            Assert.Equal(VfioUserErrno.ETIMEDOUT, first.Errno);
+            Assert.Contains("sent nothing for 0.2 s", first.Message, StringComparison.Ordinal);
+            Assert.NotNull(server.Receive(4096, 8));
+
+            // A late answer must never be taken for the reply to a later request.
+            var second = Assert.Throws<VfioUserProtocolException>(() => client.Request(VfioUserCommand.DeviceGetInfo, new byte[8]));
+            Assert.Contains("unusable after an earlier failure", second.Message, StringComparison.Ordinal);
+            Assert.Throws<ArgumentOutOfRangeException>(() => channel.SetReceiveTimeout(TimeSpan.Zero));
+        }
+
+        [Fact]
         public void More_descriptors_than_the_receiver_takes_end_the_connection_and_are_closed()
         {
             using UnixSocketListener listener = UnixSocketListener.Listen(Path.Combine(_folder, "s"), _kernel);

@@ -68,6 +68,9 @@ namespace VfioPolicy.VfioUser.Client
         /// <summary>The server's socket.</summary>
         public string SocketPath { get; }
 
+        /// <summary>How long a request waits for the server's reply before the connection is given up (ETIMEDOUT); 30 s by default.</summary>
+        public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
         /// <summary>What the server offered at negotiation; null before the device is opened.</summary>
         public VfioUserCapabilities? Server => _client?.Server;
 
@@ -605,6 +608,9 @@ namespace VfioPolicy.VfioUser.Client
             }
 
             UnixSocketChannel channel = UnixSocketChannel.Connect(SocketPath, _host);
+
+            // A server that stops answering must not hang the VMM's thread (and every other caller behind the gate).
+            channel.SetReceiveTimeout(ReplyTimeout);
             var client = new VfioUserClient(channel, _host);
             try
             {

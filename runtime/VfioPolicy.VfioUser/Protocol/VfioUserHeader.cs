@@ -176,6 +176,9 @@ namespace VfioPolicy.VfioUser.Protocol
         /// <summary>ENOTSUP/EOPNOTSUPP: a command or option the server does not support.</summary>
         public const int ENOTSUP = 95;
 
+        /// <summary>The peer did not answer in time.</summary>
+        public const int ETIMEDOUT = 110;
+
         /// <summary>E2BIG: more than the negotiated transfer size.</summary>
         public const int E2BIG = 7;
     }

@@ -31,6 +31,34 @@ namespace VfioPolicy.VfioUser.Transport
         /// <summary>The socket descriptor.</summary>
         public int Fd => _fd;
 
+        /// <summary>How long a receive waits before it fails (with ETIMEDOUT); null (the default) waits for ever.</summary>
+        public TimeSpan? ReceiveTimeout { get; private set; }
+
+        /// <summary>
+        /// Makes every receive fail with ETIMEDOUT after <paramref name="timeout"/> without data (SO_RCVTIMEO), so a peer
+        /// that stops answering cannot hang the caller. A timeout inside a message leaves the stream unusable.
+        /// </summary>
+        /// <exception cref="ArgumentOutOfRangeException">The timeout is not positive.</exception>
+        /// <exception cref="VfioException">The socket refused the option.</exception>
+        public void SetReceiveTimeout(TimeSpan timeout)
+        {
+            if (timeout <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "the receive timeout must be positive");
+            }
+
+            long microseconds = (long)Math.Min(timeout.TotalMicroseconds, long.MaxValue / 2);
+            var value = new TimeValue { Seconds = microseconds / 1_000_000, Microseconds = microseconds % 1_000_000 };
+
+            // SAFETY: value is a local struct of the size passed, alive for the call.
+            if (setsockopt(_fd, SOL_SOCKET, SO_RCVTIMEO, &value, (socklen_t)(uint)sizeof(TimeValue)) < 0)
+            {
+                throw VfioException.FromErrno("setsockopt SO_RCVTIMEO on the vfio-user socket", errno);
+            }
+
+            ReceiveTimeout = timeout;
+        }
+
         /// <summary>Connects to the server listening at <paramref name="path"/>.</summary>
         /// <exception cref="VfioException">The socket cannot be created or nobody listens there.</exception>
         public static UnixSocketChannel Connect(string path, IVfioKernel kernel)
@@ -183,7 +211,7 @@ namespace VfioPolicy.VfioUser.Transport
 
                 if (got < 0)
                 {
-                    throw new VfioUserProtocolException(VfioUserErrno.EIO, "recvmsg on the vfio-user socket failed with " + VfioException.ErrnoName(errno));
+                    throw Failure("recvmsg", errno);
                 }
 
                 for (cmsghdr* cmsg = CMSG_FIRSTHDR(&message); cmsg != null; cmsg = CMSG_NXTHDR(&message, cmsg))
@@ -225,14 +253,32 @@ namespace VfioPolicy.VfioUser.Transport
                         continue;
                     }
 
-                    if (got <= 0)
+                    if (got == 0)
                     {
-                        throw new VfioUserProtocolException(VfioUserErrno.EIO, got == 0 ? "the connection ended inside a message" : "recv on the vfio-user socket failed with " + VfioException.ErrnoName(errno));
+                        throw new VfioUserProtocolException(VfioUserErrno.EIO, "the connection ended inside a message");
+                    }
+
+                    if (got < 0)
+                    {
+                        throw Failure("recv", errno);
                     }
 
                     done += (int)got;
                 }
             }
+        }
+
+        /// <summary>A failed receive: a timeout (SO_RCVTIMEO gives EAGAIN) says how long it waited; anything else is EIO.</summary>
+        private VfioUserProtocolException Failure(string call, int error)
+        {
+            if (error == VfioConstants.EAGAIN && ReceiveTimeout is TimeSpan waited)
+            {
+                return new VfioUserProtocolException(
+                    VfioUserErrno.ETIMEDOUT,
+                    "the peer sent nothing for " + waited.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s (receive timeout); the connection is no longer usable");
+            }
+
+            return new VfioUserProtocolException(VfioUserErrno.EIO, call + " on the vfio-user socket failed with " + VfioException.ErrnoName(error));
         }
 
         private void SendRest(byte* data, int length)
@@ -382,6 +428,14 @@ namespace VfioPolicy.VfioUser.Transport
     }
 
     /// <summary>What connecting and listening share.</summary>
+    /// <summary><c>struct timeval</c> on 64-bit Linux, for SO_RCVTIMEO.</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    internal struct TimeValue
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
+
     internal static unsafe class UnixSockets
     {
         // Tmds.LibC 0.5.0's CMSG_LEN pads like CMSG_SPACE: for an odd number of descriptors it announces one more, and
