@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using VfioPolicy.Testing;
 using Xunit;
 
@@ -40,6 +41,50 @@ namespace VfioPolicy.Cli.Tests
             Assert.Equal(1, run.ExitCode);
             Assert.Equal("would reformat nested/a.vfiopolicy\n", run.Stdout);
             Assert.Equal(before, File.ReadAllText(Path.Combine(scratch, "nested", "a.vfiopolicy")));
+        }
+
+        [Fact]
+        public void Check_with_diff_prints_a_unified_diff_that_turns_the_file_into_the_canonical_one()
+        {
+            string path = Path.Combine(scratch, "nested", "a.vfiopolicy");
+            string before = File.ReadAllText(path);
+            CliRun run = CliRunner.RunIn(scratch, "fmt", "--check", "--diff", "nested/a.vfiopolicy");
+
+            Assert.Equal(1, run.ExitCode);
+            Assert.Equal(before, File.ReadAllText(path));
+            Assert.StartsWith("--- a/nested/a.vfiopolicy\n+++ b/nested/a.vfiopolicy\n@@ ", run.Stdout);
+
+            // Applying the hunks to the file's lines gives exactly the canonical text (the oracle: the formatter's
+            // own output, which the plain fmt test pins against the approved canonical file).
+            string[] lines = before.TrimEnd('\n').Split('\n');
+            var result = new System.Collections.Generic.List<string>();
+            int next = 0;
+            foreach (string line in run.Stdout.Split('\n').Skip(2).TakeWhile(l => !l.StartsWith("would reformat", StringComparison.Ordinal)))
+            {
+                if (line.StartsWith("@@ -", StringComparison.Ordinal))
+                {
+                    int start = int.Parse(line.Substring(4, line.IndexOfAny(new[] { ',', ' ' }, 4) - 4), System.Globalization.CultureInfo.InvariantCulture) - 1;
+                    result.AddRange(lines.Skip(next).Take(start - next));
+                    next = start;
+                }
+                else if (line.StartsWith("-", StringComparison.Ordinal))
+                {
+                    Assert.Equal(lines[next], line.Substring(1));
+                    next++;
+                }
+                else if (line.StartsWith("+", StringComparison.Ordinal))
+                {
+                    result.Add(line.Substring(1));
+                }
+                else if (line.StartsWith(" ", StringComparison.Ordinal))
+                {
+                    Assert.Equal(lines[next], line.Substring(1));
+                    result.Add(lines[next++]);
+                }
+            }
+
+            result.AddRange(lines.Skip(next));
+            Assert.Equal(Canonical, string.Join("\n", result) + "\n");
         }
 
         [Fact]

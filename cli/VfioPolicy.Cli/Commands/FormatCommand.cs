@@ -14,9 +14,9 @@ using VfioPolicy.Grammar.Text;
 namespace VfioPolicy.Cli.Commands
 {
     /// <summary>
-    /// <c>fmt [--check] PATH...</c>: rewrites policy files in the canonical layout. A file with syntax errors is
-    /// reported with its diagnostics and never rewritten (exit 1); <c>--check</c> writes nothing and lists the files
-    /// that would change (exit 1 if any).
+    /// <c>fmt [--check] [--diff] PATH...</c>: rewrites policy files in the canonical layout. A file with syntax errors
+    /// is reported with its diagnostics and never rewritten (exit 1); <c>--check</c> writes nothing and lists the files
+    /// that would change (exit 1 if any); <c>--diff</c> also prints, per file, the unified diff of the change.
     /// </summary>
     public static class FormatCommand
     {
@@ -32,16 +32,21 @@ namespace VfioPolicy.Cli.Commands
             {
                 Description = "Write nothing; list the files that are not canonically formatted and exit 1 if any",
             };
+            var diff = new Option<bool>("--diff")
+            {
+                Description = "Print the unified diff of each file that changes (or would change, with --check)",
+            };
             var command = new Command("fmt", "Format policy files canonically")
             {
                 paths,
                 check,
+                diff,
             };
-            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(check)));
+            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(check), parseResult.GetValue(diff)));
             return command;
         }
 
-        private static int Run(CliContext context, IEnumerable<string> paths, bool checkOnly)
+        private static int Run(CliContext context, IEnumerable<string> paths, bool checkOnly, bool showDiff)
         {
             IReadOnlyList<string> files = PolicyFiles.Expand(context, paths);
             var printer = new DiagnosticPrinter(context);
@@ -66,6 +71,14 @@ namespace VfioPolicy.Cli.Commands
                 }
 
                 changed++;
+                if (showDiff)
+                {
+                    // a/ and b/ prefixes as git prints them, so the output applies with patch -p1 or git apply.
+                    // Both end in a newline (the formatter always writes one): diff the lines, not an empty last one.
+                    string unified = new DiffPlex.Renderer.UnidiffRenderer(null, 3).Generate(text.TrimEnd('\n'), formatted.TrimEnd('\n'), "a/" + display, "b/" + display, false, false);
+                    context.Output.Write(unified.EndsWith('\n') ? unified : unified + "\n");
+                }
+
                 if (checkOnly)
                 {
                     context.Output.WriteLine("would reformat " + display);
