@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Model;
+using VfioPolicy.AccessModel.Pci;
 
 namespace VfioPolicy.Compiler.Diff
 {
@@ -32,8 +33,8 @@ namespace VfioPolicy.Compiler.Diff
             MatchComparison.Compare(before, after, changes);
             CompareDefaults(before, after, changes);
             CompareMirrors(before, after, changes);
-            CompareRegisters(ChangeArea.Header, null, before.Header, after.Header, Fallback.Of(before.Defaults.Header, "default header"), Fallback.Of(after.Defaults.Header, "default header"), changes);
-            CompareRegisters(ChangeArea.DeviceSpecific, null, before.DeviceSpecific, after.DeviceSpecific, Fallback.Of(before.Defaults.Gap, "default gap"), Fallback.Of(after.Defaults.Gap, "default gap"), changes);
+            CompareRegisters(ChangeArea.Header, null, RegisterCatalog.Header, before.Header, after.Header, Fallback.Of(before.Defaults.Header, "default header"), Fallback.Of(after.Defaults.Header, "default header"), changes);
+            CompareRegisters(ChangeArea.DeviceSpecific, null, null, before.DeviceSpecific, after.DeviceSpecific, Fallback.Of(before.Defaults.Gap, "default gap"), Fallback.Of(after.Defaults.Gap, "default gap"), changes);
             CompareCapabilities(before, after, changes);
             return new PolicyDiff(oldLabel, newLabel, before.Name, after.Name, changes);
         }
@@ -154,7 +155,7 @@ namespace VfioPolicy.Compiler.Diff
                         oldSide.Uncovered.Origin, newSide.Uncovered.Origin, reason));
                 }
 
-                CompareRegisters(area, name, oldCap?.Registers ?? EquatableArray<RegisterModel>.Empty, newCap?.Registers ?? EquatableArray<RegisterModel>.Empty, oldSide.Uncovered, newSide.Uncovered, changes);
+                CompareRegisters(area, name, RegisterCatalog.FindCapability(id, extended), oldCap?.Registers ?? EquatableArray<RegisterModel>.Empty, newCap?.Registers ?? EquatableArray<RegisterModel>.Empty, oldSide.Uncovered, newSide.Uncovered, changes);
             }
         }
 
@@ -194,7 +195,7 @@ namespace VfioPolicy.Compiler.Diff
         // Registers are compared bit by bit within each condition: a bit is identified by its space, the register's
         // `when` condition and its position (offset * 8 + bit), never by the register's name or width. A bit only one
         // side covers compares with the default the other side applies there.
-        private static void CompareRegisters(ChangeArea area, string? scope, EquatableArray<RegisterModel> before, EquatableArray<RegisterModel> after, Fallback oldFallback, Fallback newFallback, List<PolicyChange> changes)
+        private static void CompareRegisters(ChangeArea area, string? scope, BlockCatalog? catalogue, EquatableArray<RegisterModel> before, EquatableArray<RegisterModel> after, Fallback oldFallback, Fallback newFallback, List<PolicyChange> changes)
         {
             var oldByCondition = before.GroupBy(r => ConditionText(r.Conditions)).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
             var newByCondition = after.GroupBy(r => ConditionText(r.Conditions)).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
@@ -205,7 +206,8 @@ namespace VfioPolicy.Compiler.Diff
             {
                 List<RegisterModel> oldRegisters = oldByCondition.TryGetValue(condition, out List<RegisterModel>? o) ? o : new List<RegisterModel>();
                 List<RegisterModel> newRegisters = newByCondition.TryGetValue(condition, out List<RegisterModel>? n) ? n : new List<RegisterModel>();
-                string? conditionText = condition.Length == 0 ? null : condition;
+                RegisterModel sample = oldRegisters.Concat(newRegisters).First();
+                string? conditionText = condition.Length == 0 ? null : NamedConditionText(sample.Conditions, catalogue);
                 CompareBehaviors(area, scope, conditionText, oldRegisters, newRegisters, behaviorChanges);
                 CompareBits(area, scope, conditionText, oldRegisters, newRegisters, oldFallback, newFallback, bitChanges);
             }
@@ -308,6 +310,47 @@ namespace VfioPolicy.Compiler.Diff
             }
 
             return bits;
+        }
+
+        /// <summary>
+        /// A register condition list as a reviewer reads it, by the catalogue's field names: <c>FLAGS.ADDR_64 = 1,
+        /// FLAGS.MASKBIT = 1</c>, <c>FLAGS.VERS != 1</c>. A condition whose bits are not whole catalogue fields of one
+        /// register (or a block without a catalogue) keeps the raw form of <see cref="ConditionText"/>.
+        /// </summary>
+        public static string NamedConditionText(EquatableArray<RegisterCondition> conditions, BlockCatalog? catalogue)
+            => string.Join(", ", conditions
+                .OrderBy(c => c.Offset).ThenBy(c => c.Width).ThenBy(c => c.NotEqual).ThenBy(c => c.Mask).ThenBy(c => c.Value)
+                .Select(c => NamedCondition(c, catalogue) ?? ConditionText(new[] { c }.ToEquatableArray())));
+
+        private static string? NamedCondition(RegisterCondition condition, BlockCatalog? catalogue)
+        {
+            RegisterInfo? register = catalogue?.Registers.FirstOrDefault(r => r.Offset == condition.Offset && r.Width == condition.Width);
+            if (register is null)
+            {
+                return null;
+            }
+
+            var parts = new List<string>();
+            uint covered = 0;
+            foreach (FieldInfo field in register.Fields.OrderBy(f => f.LowBit))
+            {
+                uint mask = field.HighBit >= 31 ? (uint.MaxValue << field.LowBit) : (((1u << (field.HighBit + 1)) - 1) & ~((1u << field.LowBit) - 1));
+                if ((condition.Mask & mask) == 0)
+                {
+                    continue;
+                }
+
+                if ((condition.Mask & mask) != mask)
+                {
+                    return null;
+                }
+
+                covered |= mask;
+                parts.Add(register.Name + "." + field.Name + (condition.NotEqual ? " != " : " = ") + DiffText.Number((condition.Value & mask) >> field.LowBit, field.HighBit - field.LowBit + 1));
+            }
+
+            // An inequality over several fields is one test of all of them together: no per-field spelling says that.
+            return covered == condition.Mask && (!condition.NotEqual || parts.Count == 1) ? string.Join(", ", parts) : null;
         }
 
         /// <summary>A register condition list as text: <c>[0x02 u16] &amp; 0x80 = 0x80</c>, comma-separated, in a canonical order.</summary>

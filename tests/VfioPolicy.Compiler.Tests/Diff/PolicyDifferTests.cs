@@ -1,5 +1,6 @@
 using System.Linq;
 using VfioPolicy.AccessModel.Model;
+using VfioPolicy.AccessModel.Pci;
 using VfioPolicy.Compiler.Diff;
 using Xunit;
 
@@ -104,6 +105,27 @@ namespace VfioPolicy.Compiler.Tests.Diff
         {
             PolicyChange change = Single(DiffBodies(Command("bit 10 passthrough rw"), Command("bit 10 virtualize ro write-hw init hw")));
             Assert.Equal("reach hardware reads and writes → hardware value at open for reads; writes still reach the hardware", change.Reason);
+        }
+
+        [Theory]
+        [InlineData("capability MSI {", "  register MASK_64", "FLAGS.ADDR_64 = 1, FLAGS.MASKBIT = 1")]
+        [InlineData("capability EXP {", "  register 0x28 u16 DEVCTL2 when FLAGS.VERS != 1", "FLAGS.VERS != 1")]
+        [InlineData("capability EXP {", "  register 0x28 u16 DEVCTL2 when FLAGS.VERS = 2, FLAGS.TYPE = 0", "FLAGS.VERS = 0x2, FLAGS.TYPE = 0")]
+        public void A_conditional_registers_change_names_its_condition_by_field(string block, string register, string expected)
+        {
+            PolicyChange change = Single(DiffBodies(new[] { block, register + " passthrough ro", "}" }, new[] { block, register + " passthrough rw", "}" }));
+            Assert.Equal(expected, change.Condition);
+        }
+
+        [Fact]
+        public void A_condition_that_is_not_whole_fields_keeps_its_raw_form()
+        {
+            BlockCatalog express = RegisterCatalog.FindCapability("EXP", extended: false)!;
+            var partial = new[] { new RegisterCondition(0x02, 2, 0x0003, 0x0002) }.ToEquatableArray();
+            Assert.Equal("[0x02 u16] & 0x3 = 0x2", PolicyDiffer.NamedConditionText(partial, express));
+            var inequalityOverTwoFields = new[] { new RegisterCondition(0x02, 2, 0x00FF, 0x00A1, NotEqual: true) }.ToEquatableArray();
+            Assert.Equal("[0x02 u16] & 0xff != 0xa1", PolicyDiffer.NamedConditionText(inequalityOverTwoFields, express));
+            Assert.Equal("[0x02 u16] & 0xf = 0x2", PolicyDiffer.NamedConditionText(new[] { new RegisterCondition(0x02, 2, 0x000F, 0x0002) }.ToEquatableArray(), null));
         }
 
         [Fact]
