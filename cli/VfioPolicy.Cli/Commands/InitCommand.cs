@@ -62,7 +62,7 @@ namespace VfioPolicy.Cli.Commands
                     throw new CommandFailedException("base policy " + context.Display(baseFile) + " does not compile");
                 }
 
-                string name = PolicyScaffolder.PolicyName(loaded.Image.Bytes);
+                string name = PolicyScaffolder.PolicyName(loaded.Image.Bytes, loaded.Image.Description);
                 string? outputPath = parseResult.GetValue(output);
                 string target = outputPath == null
                     ? Path.Combine(Path.GetDirectoryName(baseFile)!, DevicesFolder, name + PolicyFiles.Extension)

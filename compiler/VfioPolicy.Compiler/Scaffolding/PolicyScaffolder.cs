@@ -40,11 +40,41 @@ namespace VfioPolicy.Compiler.Scaffolding
         /// <summary>The type-0 header's Header Type register (<c>PCI_HEADER_TYPE</c>); bit 7 only says multi-function.</summary>
         private const int HeaderTypeOffset = 0x0e;
 
-        /// <summary>The scaffold's policy name: <c>VVVV-DDDD</c>, the device's vendor and device IDs in hex.</summary>
+        /// <summary>The scaffold's policy name when the dump does not name the device: <c>VVVV-DDDD</c>, its vendor and device IDs in hex.</summary>
         public static string PolicyName(byte[] config)
         {
             DeviceIdentity identity = DeviceIdentityReader.Read(config);
             return identity.Vendor.ToString("x4", CultureInfo.InvariantCulture) + "-" + identity.Device.ToString("x4", CultureInfo.InvariantCulture);
+        }
+
+        // Words of a vendor's legal name that say nothing about the device.
+        private static readonly HashSet<string> CorporateWords = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "inc", "corporation", "corp", "co", "ltd", "limited", "llc", "gmbh", "ag", "sa", "semiconductor", "technologies", "technology",
+        };
+
+        /// <summary>
+        /// The scaffold's policy name from the device's name as lspci gives it in the dump's title (<c>Ethernet controller:
+        /// Intel Corporation 82574L Gigabit Network Connection</c> becomes <c>intel-82574l-gigabit-network-connection</c>):
+        /// the words after the class, without corporate suffixes, bracketed IDs or the revision. When the title names no
+        /// device (lspci without its ID database prints <c>Device [1234:11e8]</c>), the IDs: <see cref="PolicyName(byte[])"/>.
+        /// </summary>
+        public static string PolicyName(byte[] config, string? description)
+        {
+            string name = description ?? string.Empty;
+            int colon = name.IndexOf(": ", StringComparison.Ordinal);
+            name = colon >= 0 ? name.Substring(colon + 2) : name;
+            name = System.Text.RegularExpressions.Regex.Replace(name, @"\[[^\]]*\]|\((rev|prog-if)[^)]*\)|\(SR-IOV[^)]*\)|\(virtual function\)", " ");
+            var words = System.Text.RegularExpressions.Regex.Split(name.ToLowerInvariant(), "[^a-z0-9]+")
+                .Where(w => w.Length > 0 && !CorporateWords.Contains(w))
+                .ToList();
+            if (words.Count == 0 || (words.Count == 1 && words[0] == "device"))
+            {
+                return PolicyName(config);
+            }
+
+            string joined = string.Join("-", words);
+            return joined.Length <= 60 ? joined : joined.Substring(0, 60).TrimEnd('-');
         }
 
         /// <summary>
@@ -81,7 +111,7 @@ namespace VfioPolicy.Compiler.Scaffolding
             Line(text, "# Each commented section below is a capability the device has, with its registers as the base policy treats");
             Line(text, "# them. Uncomment what the driver needs and change it (a changed rule starts with `override`), give every line");
             Line(text, "# a reason, delete the rest.");
-            Line(text, "policy \"" + PolicyName(request.Config) + "\"");
+            Line(text, "policy \"" + PolicyName(request.Config, request.Description) + "\"");
             Line(text, MatchLine(identity));
             Line(text, string.Empty);
             Line(text, "extends \"" + request.ExtendsPath + "\"");
