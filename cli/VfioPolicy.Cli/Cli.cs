@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
@@ -6,6 +7,7 @@ using VfioPolicy.AccessModel.Devices;
 using VfioPolicy.Cli.Commands;
 using VfioPolicy.Cli.Infrastructure;
 using VfioPolicy.Cli.Simulation;
+using VfioPolicy.Grammar.Text;
 
 namespace VfioPolicy.Cli
 {
@@ -32,7 +34,9 @@ namespace VfioPolicy.Cli
                 if (parsed.Errors.Count > 0 && !IsHelpRequest(parsed))
                 {
                     // One line, no help dump: scripts grep stderr, people re-run with --help.
-                    stderr.WriteLine("error: " + string.Join("; ", parsed.Errors.Select(e => OneLine(e.Message))) + " (see '" + Verb(parsed, root) + " --help')");
+                    string? mistyped = parsed.UnmatchedTokens.FirstOrDefault(t => t.Length > 1 && t[0] == '-');
+                    stderr.WriteLine("error: " + string.Join("; ", parsed.Errors.Select(e => OneLine(e.Message)))
+                        + (mistyped is null ? string.Empty : OptionHint(parsed, mistyped)) + " (see '" + Verb(parsed, root) + " --help')");
                     return ExitCodes.BadInput;
                 }
 
@@ -41,7 +45,8 @@ namespace VfioPolicy.Cli
                     .SelectMany(a => a.Tokens).Select(t => t.Value).FirstOrDefault(v => v.Length > 1 && v[0] == '-' && !File.Exists(Path.Combine(workingDirectory, v)));
                 if (unknown is not null && !IsHelpRequest(parsed))
                 {
-                    stderr.WriteLine("error: unknown option '" + unknown + "' (see '" + Verb(parsed, root) + " --help'; a path that starts with '-' is written ./" + unknown + ")");
+                    stderr.WriteLine("error: unknown option '" + unknown + "'" + OptionHint(parsed, unknown)
+                        + " (see '" + Verb(parsed, root) + " --help'; a path that starts with '-' is written ./" + unknown + ")");
                     return ExitCodes.BadInput;
                 }
 
@@ -76,6 +81,14 @@ namespace VfioPolicy.Cli
                 return ExitCodes.BadInput;
             });
             return root;
+        }
+
+        // A near miss of one of the verb's options ('--polcy') gets the option it probably is.
+        private static string OptionHint(ParseResult parsed, string token)
+        {
+            IEnumerable<string> options = parsed.CommandResult.Command.Options.SelectMany(o => new[] { o.Name }.Concat(o.Aliases)).Where(o => o.StartsWith("--", StringComparison.Ordinal));
+            string? meant = NameSuggestions.Closest(token.TrimStart('-'), options.Select(o => o.Substring(2)));
+            return meant is null ? string.Empty : "; did you mean '--" + meant + "'?";
         }
 
         private static string Verb(ParseResult parsed, RootCommand root) =>

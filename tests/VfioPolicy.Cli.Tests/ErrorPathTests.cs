@@ -20,6 +20,15 @@ namespace VfioPolicy.Cli.Tests
         public void Dispose() => Directory.Delete(scratch, recursive: true);
 
         [Fact]
+        public void A_mistyped_option_is_named_with_the_option_it_probably_is()
+        {
+            CliRunner.Run("check", "--devise", Edu, "policies").AssertOneLineError("unknown option '--devise'; did you mean '--device'?");
+            CliRunner.Run("map", "--polcy", Strict, "--device", Edu).AssertOneLineError("did you mean '--policy'?");
+            CliRun unrelated = CliRunner.Run("check", "--frobnicate", "policies");
+            Assert.DoesNotContain("did you mean", unrelated.Stderr);
+        }
+
+        [Fact]
         public void Missing_device_dump_is_named()
             => CliRunner.Run("caps", "--device", "no/such/dump.txt").AssertOneLineError("device dump not found: no/such/dump.txt");
 

@@ -21,10 +21,21 @@ namespace VfioPolicy.Compiler.Tests
         }
 
         [Fact]
+        public void Unknown_names_suggest_what_was_probably_meant()
+        {
+            AssertOne(Compile(Policy("capability SRIOV {", "}")), "VP0101", "p.vfiopolicy(7,12): error VP0101: unknown capability 'SRIOV'; names are the PCI_CAP_ID_* suffixes (PM, MSI, EXP, MSIX…) or a number; SRIOV is an extended capability: write 'extended-capability SRIOV'");
+            AssertOne(Compile(Policy("extended-capability ERRR {", "}")), "VP0101", "p.vfiopolicy(7,21): error VP0101: unknown extended capability 'ERRR'; names are the PCI_EXT_CAP_ID_* suffixes (ERR, DSN, ACS…) or a number; did you mean 'ERR'?");
+            AssertOne(Compile(Policy("capability PM {", "  register PMCSR passthrough ro", "}")), "VP0102", "p.vfiopolicy(8,12): error VP0102: unknown register 'PMCSR' in capability PM; see docs/catalogue.md for the registers of capability PM; did you mean 'CTRL'? (PMCSR in the specification)");
+            AssertOne(Compile(Policy("header {", "  register COMAND passthrough ro", "}")), "VP0102", "p.vfiopolicy(8,12): error VP0102: unknown register 'COMAND' in the header; see docs/catalogue.md for the registers of the header; did you mean 'COMMAND'?");
+            AssertOne(Compile(Policy("header {", "  register STATUS {", "    field CAPLIST passthrough ro", "  }", "}")), "VP0103", "p.vfiopolicy(9,11): error VP0103: register STATUS has no field 'CAPLIST'; did you mean 'CAP_LIST'?");
+            AssertOne(Compile(Policy("header {", "  register XYZZY passthrough ro", "}")), "VP0102", "p.vfiopolicy(8,12): error VP0102: unknown register 'XYZZY' in the header; see docs/catalogue.md for the registers of the header");
+        }
+
+        [Fact]
         public void VP0101_standard_name_in_extended_block_is_unknown()
         {
             CompilationResult result = Compile(Policy("extended-capability MSI {", "}"));
-            AssertOne(result, "VP0101", "p.vfiopolicy(7,21): error VP0101: unknown extended capability 'MSI'; names are the PCI_EXT_CAP_ID_* suffixes (ERR, DSN, ACS…) or a number");
+            AssertOne(result, "VP0101", "p.vfiopolicy(7,21): error VP0101: unknown extended capability 'MSI'; names are the PCI_EXT_CAP_ID_* suffixes (ERR, DSN, ACS…) or a number; MSI is a standard capability: write 'capability MSI'");
         }
 
         [Fact]

@@ -389,6 +389,11 @@ namespace VfioPolicy.Compiler.Binding
                     string message = extended
                         ? "unknown extended capability '" + reference.Name.Text + "'; names are the PCI_EXT_CAP_ID_* suffixes (ERR, DSN, ACS…) or a number"
                         : "unknown capability '" + reference.Name.Text + "'; names are the PCI_CAP_ID_* suffixes (PM, MSI, EXP, MSIX…) or a number";
+
+                    // The other chain's name is the likeliest slip ('capability SRIOV'); else the nearest name of this one.
+                    message += CapabilityIds.TryParseShortName(reference.Name.Text, !extended, out _)
+                        ? "; " + reference.Name.Text + " is " + (extended ? "a standard capability: write 'capability " : "an extended capability: write 'extended-capability ") + reference.Name.Text + "'"
+                        : NameSuggestions.Hint(reference.Name.Text, CapabilityIds.ShortNames(extended));
                     _diagnostics.Report(CompilerDiagnostics.UnknownCapability, reference.Name.Span, message);
                     return null;
                 }

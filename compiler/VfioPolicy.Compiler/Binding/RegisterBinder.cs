@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using VfioPolicy.AccessModel.Model;
@@ -5,6 +6,7 @@ using VfioPolicy.AccessModel.Pci;
 using VfioPolicy.Compiler.Diagnostics;
 using VfioPolicy.Compiler.Loading;
 using VfioPolicy.Grammar.Syntax;
+using VfioPolicy.Grammar.Text;
 
 namespace VfioPolicy.Compiler.Binding
 {
@@ -79,7 +81,7 @@ namespace VfioPolicy.Compiler.Binding
                 {
                     string hint = block.Catalogue == null || block.Catalogue.Registers.Count == 0
                         ? block.Description + " has no catalogue registers; declare it as 'register OFFSET WIDTH " + reference.Name.Text + "'"
-                        : "see docs/catalogue.md for the registers of " + block.Description;
+                        : "see docs/catalogue.md for the registers of " + block.Description + RegisterHint(block, reference.Name.Text);
                     _diagnostics.Report(CompilerDiagnostics.UnknownRegister, reference.Name.Span, "unknown register '" + reference.Name.Text + "' in " + block.Description + "; " + hint);
                     return false;
                 }
@@ -203,7 +205,7 @@ namespace VfioPolicy.Compiler.Binding
                 RegisterInfo? tested = block.Catalogue?.FindRegister(condition.Register.Text);
                 if (tested == null)
                 {
-                    _diagnostics.Report(CompilerDiagnostics.UnknownRegister, condition.Register.Span, "unknown register '" + condition.Register.Text + "' in " + block.Description + "; a condition tests a catalogue register's field");
+                    _diagnostics.Report(CompilerDiagnostics.UnknownRegister, condition.Register.Span, "unknown register '" + condition.Register.Text + "' in " + block.Description + "; a condition tests a catalogue register's field" + RegisterHint(block, condition.Register.Text));
                     valid = false;
                     continue;
                 }
@@ -211,7 +213,7 @@ namespace VfioPolicy.Compiler.Binding
                 FieldInfo? field = tested.FindField(condition.Field.Text);
                 if (field == null)
                 {
-                    _diagnostics.Report(CompilerDiagnostics.UnknownField, condition.Field.Span, "register " + tested.Name + " has no field '" + condition.Field.Text + "'");
+                    _diagnostics.Report(CompilerDiagnostics.UnknownField, condition.Field.Span, "register " + tested.Name + " has no field '" + condition.Field.Text + "'" + NameSuggestions.Hint(condition.Field.Text, tested.Fields.Select(f => f.Name)));
                     valid = false;
                     continue;
                 }
@@ -381,7 +383,8 @@ namespace VfioPolicy.Compiler.Binding
                 {
                     if (field.Name != null)
                     {
-                        _diagnostics.Report(CompilerDiagnostics.UnknownField, field.Name.Span, "register " + register.DisplayName + " has no field '" + field.Name.Text + "'" + (info == null ? " (it has no catalogue entry: write 'bit N' or 'bits L..H')" : string.Empty));
+                        _diagnostics.Report(CompilerDiagnostics.UnknownField, field.Name.Span, "register " + register.DisplayName + " has no field '" + field.Name.Text + "'"
+                            + (info == null ? " (it has no catalogue entry: write 'bit N' or 'bits L..H')" : NameSuggestions.Hint(field.Name.Text, info.Fields.Select(f => f.Name))));
                     }
 
                     return false;
@@ -419,6 +422,31 @@ namespace VfioPolicy.Compiler.Binding
             }
 
             return true;
+        }
+
+        // Names the specification (or lspci) uses for registers pci_regs.h names otherwise, per block.
+        private static readonly Dictionary<string, Dictionary<string, string>> RegisterAliases = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal)
+        {
+            ["PM"] = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["PMCSR"] = "CTRL", ["PMCS"] = "CTRL", ["PMCAP"] = "PMC" },
+            ["MSI"] = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["MSGCTL"] = "FLAGS", ["MESSAGE_CONTROL"] = "FLAGS", ["CONTROL"] = "FLAGS" },
+            ["MSIX"] = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["MSGCTL"] = "FLAGS", ["MESSAGE_CONTROL"] = "FLAGS", ["CONTROL"] = "FLAGS" },
+            ["header"] = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["CMD"] = "COMMAND", ["STS"] = "STATUS", ["BAR0"] = "BASE_ADDRESS_0", ["BAR1"] = "BASE_ADDRESS_1", ["BAR2"] = "BASE_ADDRESS_2", ["BAR3"] = "BASE_ADDRESS_3", ["BAR4"] = "BASE_ADDRESS_4", ["BAR5"] = "BASE_ADDRESS_5", ["ROM"] = "ROM_ADDRESS" },
+        };
+
+        /// <summary>"; did you mean 'X'?" for a register name of <paramref name="block"/>: a known alias first, then the nearest catalogue name.</summary>
+        private static string RegisterHint(BoundBlock block, string name)
+        {
+            if (block.Catalogue is null)
+            {
+                return string.Empty;
+            }
+
+            if (RegisterAliases.TryGetValue(block.Catalogue.Name, out Dictionary<string, string>? aliases) && aliases.TryGetValue(name, out string? alias))
+            {
+                return "; did you mean '" + alias + "'? (" + name.ToUpperInvariant() + " in the specification)";
+            }
+
+            return NameSuggestions.Hint(name, block.Catalogue.Registers.Select(r => r.Name));
         }
 
         private static string Describe(string name, int offset, int width) => name.Length > 0 ? name : Formatting.Hex(offset) + " " + Formatting.WidthName(width);

@@ -41,6 +41,22 @@ namespace VfioPolicy.Grammar.Diagnostics
             }
 
             string message = expected.Count == 0 ? "unexpected " + found : "unexpected " + found + ", expected " + JoinAlternatives(expected);
+
+            // A misspelt keyword ('passthru', 'virtualise') gets the keyword it was probably meant to be.
+            var keywords = new List<string>();
+            foreach (string item in expected)
+            {
+                if (item.Length > 2 && item[0] == '\'' && item[item.Length - 1] == '\'')
+                {
+                    keywords.Add(item.Substring(1, item.Length - 2));
+                }
+            }
+
+            if (found.Length > 2 && found[0] == '\'' && found[found.Length - 1] == '\'')
+            {
+                message += Text.NameSuggestions.Hint(found.Substring(1, found.Length - 2), keywords);
+            }
+
             return Error(UnexpectedTokenId, message, span);
         }
 

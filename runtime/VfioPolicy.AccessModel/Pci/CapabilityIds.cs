@@ -143,6 +143,15 @@ namespace VfioPolicy.AccessModel.Pci
                 : "Capability ID 0x" + id.ToString("x2", CultureInfo.InvariantCulture);
         }
 
+        /// <summary>Every short name of the standard (or extended) chain, in ID order.</summary>
+        public static IEnumerable<string> ShortNames(bool extended)
+        {
+            foreach (Entry entry in extended ? ExtendedEntries : StandardEntries)
+            {
+                yield return entry.ShortName;
+            }
+        }
+
         /// <summary>Finds the ID whose short name is <paramref name="name"/> (case-insensitive; a <c>PCI_CAP_ID_</c>/<c>PCI_EXT_CAP_ID_</c> prefix is accepted).</summary>
         public static bool TryParseShortName(string name, bool extended, out int id)
         {
