@@ -41,6 +41,9 @@ namespace VfioPolicy.Generator
                 Location.None,
                 "the handler for policy '" + policy.Model.Name + "' (" + policy.CompilerPath + ") could not be generated: " + exception.GetType().Name + ": " + exception.Message);
 
+        // No help link: the project publishes no web site, and a link to one that does not exist is worse than none.
+        // The description names the page and the anchor every ID has there (docs/diagnostics.md#VP0101), which ships
+        // in the repository and in the package.
         private static DiagnosticDescriptor Descriptor(string id, RoslynSeverity severity)
             => Descriptors.GetOrAdd((id, severity), key => new DiagnosticDescriptor(
                 key.Id,
@@ -49,6 +52,6 @@ namespace VfioPolicy.Generator
                 Category,
                 key.Severity,
                 isEnabledByDefault: true,
-                helpLinkUri: "https://github.com/vfiopolicy/vfiopolicy/blob/main/docs/diagnostics.md"));
+                description: "What " + key.Id + " means and how to fix it: docs/diagnostics.md#" + key.Id + " (VfioPolicy's diagnostics page)."));
     }
 }

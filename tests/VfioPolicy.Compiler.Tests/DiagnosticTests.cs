@@ -301,7 +301,7 @@ namespace VfioPolicy.Compiler.Tests
         public void VP0305_overlapping_registers()
         {
             CompilationResult result = Compile(Policy("header {", "  register STATUS passthrough ro", "  register 0x04 u32 passthrough ro", "}"));
-            AssertOne(result, "VP0305", "p.vfiopolicy(9,12): error VP0305: register 0x04 u32 overlaps register STATUS (0x06 u16) from p.vfiopolicy:8 in the header");
+            AssertOne(result, "VP0305", "p.vfiopolicy(9,12): error VP0305: register 0x04 u32 overlaps register STATUS (0x06 u16) from p.vfiopolicy:8 in the header; both exist on every device: give them conditions that separate the layouts (when FIELD = V on one, when FIELD != V on the other)");
         }
 
         [Fact]

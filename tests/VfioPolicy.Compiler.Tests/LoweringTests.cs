@@ -110,7 +110,18 @@ namespace VfioPolicy.Compiler.Tests
                 "  register CARDBUS_CIS when STATUS.CAP_LIST = 1 deny 0",
                 "  register 0x28 u32 passthrough ro",
                 "}"));
-            AssertDiagnostics(result, "p.vfiopolicy(9,12): error VP0305: register CARDBUS_CIS (0x28 u32) overlaps register CARDBUS_CIS (0x28 u32) from p.vfiopolicy:8 in the header");
+            AssertDiagnostics(result, "p.vfiopolicy(9,12): error VP0305: register CARDBUS_CIS (0x28 u32) overlaps register CARDBUS_CIS (0x28 u32) when STATUS.CAP_LIST = 1 from p.vfiopolicy:8 in the header; both can exist on one device: 'when STATUS.CAP_LIST != 1' on the register at p.vfiopolicy:9 would separate them");
+        }
+
+        [Fact]
+        public void The_separating_condition_VP0305_names_does_separate_the_registers()
+        {
+            CompilationResult result = Compile(Policy(
+                "header {",
+                "  register CARDBUS_CIS when STATUS.CAP_LIST = 1 deny 0",
+                "  register 0x28 u32 when STATUS.CAP_LIST != 1 passthrough ro",
+                "}"));
+            Assert.Empty(result.Diagnostics);
         }
 
         [Fact]

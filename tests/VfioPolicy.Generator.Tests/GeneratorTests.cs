@@ -92,6 +92,10 @@ namespace VfioPolicy.Generator.Tests
             Assert.Equal(text.IndexOf("NO_SUCH_REGISTER", StringComparison.Ordinal), error.Location.SourceSpan.Start);
             Assert.Contains("NO_SUCH_REGISTER", error.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
             Assert.Empty(run.Sources);
+
+            // No link to a web site the project does not have; the help is the ID's anchor on the diagnostics page.
+            Assert.True(string.IsNullOrEmpty(error.Descriptor.HelpLinkUri), error.Descriptor.HelpLinkUri);
+            Assert.Contains("docs/diagnostics.md#" + error.Id, error.Descriptor.Description.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
         }
 
         [Fact]

@@ -29,7 +29,8 @@ namespace VfioPolicy.Compiler.Checking
                             diagnostics.Report(
                                 CompilerDiagnostics.OverlappingRegisters,
                                 b.Span,
-                                "register " + Describe(b) + " overlaps register " + Describe(a) + " from " + a.Origin.Location + " in " + block.Description);
+                                "register " + Describe(b, block) + " overlaps register " + Describe(a, block) + " from " + a.Origin.Location + " in " + block.Description
+                                + Separation(a, b, block));
                             break;
                         }
                     }
@@ -37,8 +38,26 @@ namespace VfioPolicy.Compiler.Checking
             }
         }
 
-        private static string Describe(BoundRegister register)
-            => register.Name.Length > 0 ? register.Name + " (" + Formatting.Hex(register.Offset) + " " + Formatting.WidthName(register.Width) + ")" : register.DisplayName;
+        /// <summary>
+        /// How to make two overlapping registers exclusive: the opposite of one register's condition on the other
+        /// (<c>when STATUS.CAP_LIST != 1</c>), so that no device has both. Without any condition to oppose, a reminder.
+        /// </summary>
+        private static string Separation(BoundRegister a, BoundRegister b, BoundBlock block)
+        {
+            (BoundRegister conditioned, BoundRegister other) = a.Conditions.Count > 0 ? (a, b) : (b, a);
+            if (conditioned.Conditions.Count == 0)
+            {
+                return "; both exist on every device: give them conditions that separate the layouts (when FIELD = V on one, when FIELD != V on the other)";
+            }
+
+            RegisterCondition first = conditioned.Conditions[0];
+            string opposite = ConditionNames.Describe(new[] { first with { NotEqual = !first.NotEqual } }.ToEquatableArray(), block.Catalogue);
+            return "; both can exist on one device: 'when " + opposite + "' on the register at " + other.Origin.Location + " would separate them";
+        }
+
+        private static string Describe(BoundRegister register, BoundBlock block)
+            => (register.Name.Length > 0 ? register.Name + " (" + Formatting.Hex(register.Offset) + " " + Formatting.WidthName(register.Width) + ")" : register.DisplayName)
+               + (register.Conditions.Count > 0 ? " when " + ConditionNames.Describe(register.Conditions, block.Catalogue) : string.Empty);
 
         /// <summary>True when no device can satisfy both condition sets: some byte is required to hold different values, or to hold and not hold one value.</summary>
         public static bool Exclusive(EquatableArray<RegisterCondition> first, EquatableArray<RegisterCondition> second)

@@ -318,48 +318,13 @@ namespace VfioPolicy.Compiler.Diff
         /// register (or a block without a catalogue) keeps the raw form of <see cref="ConditionText"/>.
         /// </summary>
         public static string NamedConditionText(EquatableArray<RegisterCondition> conditions, BlockCatalog? catalogue)
-            => string.Join(", ", conditions
-                .OrderBy(c => c.Offset).ThenBy(c => c.Width).ThenBy(c => c.NotEqual).ThenBy(c => c.Mask).ThenBy(c => c.Value)
-                .Select(c => NamedCondition(c, catalogue) ?? ConditionText(new[] { c }.ToEquatableArray())));
-
-        private static string? NamedCondition(RegisterCondition condition, BlockCatalog? catalogue)
-        {
-            RegisterInfo? register = catalogue?.Registers.FirstOrDefault(r => r.Offset == condition.Offset && r.Width == condition.Width);
-            if (register is null)
-            {
-                return null;
-            }
-
-            var parts = new List<string>();
-            uint covered = 0;
-            foreach (FieldInfo field in register.Fields.OrderBy(f => f.LowBit))
-            {
-                uint mask = field.HighBit >= 31 ? (uint.MaxValue << field.LowBit) : (((1u << (field.HighBit + 1)) - 1) & ~((1u << field.LowBit) - 1));
-                if ((condition.Mask & mask) == 0)
-                {
-                    continue;
-                }
-
-                if ((condition.Mask & mask) != mask)
-                {
-                    return null;
-                }
-
-                covered |= mask;
-                parts.Add(register.Name + "." + field.Name + (condition.NotEqual ? " != " : " = ") + DiffText.Number((condition.Value & mask) >> field.LowBit, field.HighBit - field.LowBit + 1));
-            }
-
-            // An inequality over several fields is one test of all of them together: no per-field spelling says that.
-            return covered == condition.Mask && (!condition.NotEqual || parts.Count == 1) ? string.Join(", ", parts) : null;
-        }
+            => Binding.ConditionNames.Describe(conditions, catalogue);
 
         /// <summary>A register condition list as text: <c>[0x02 u16] &amp; 0x80 = 0x80</c>, comma-separated, in a canonical order.</summary>
         public static string ConditionText(EquatableArray<RegisterCondition> conditions)
             => string.Join(", ", conditions
                 .OrderBy(c => c.Offset).ThenBy(c => c.Width).ThenBy(c => c.NotEqual).ThenBy(c => c.Mask).ThenBy(c => c.Value)
-                .Select(c => "[" + DiffText.Hex(c.Offset) + " " + DiffText.WidthName(c.Width) + "] & 0x" + c.Mask.ToString("x", CultureInfo.InvariantCulture)
-                    + (c.NotEqual ? " != 0x" : " = 0x") + c.Value.ToString("x", CultureInfo.InvariantCulture)));
-
+                .Select(Binding.ConditionNames.Raw));
         /// <summary>Where one bit's meaning comes from on one side.</summary>
         private sealed record BitSource(BitState State, bool Value, RuleOrigin Origin, string? DefaultLabel, RegisterModel? Register)
         {
