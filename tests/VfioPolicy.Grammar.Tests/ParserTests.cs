@@ -234,6 +234,28 @@ namespace VfioPolicy.Grammar.Tests
         }
 
         [Fact]
+        public void A_file_of_garbage_stops_after_the_error_cap_and_says_where()
+        {
+            string garbage = string.Concat(System.Linq.Enumerable.Range(0, 5000).Select(i => "%%garbage " + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n"));
+            ParseResult result = PolicyParser.Parse(new SourceFile("g.vfiopolicy", garbage));
+
+            Assert.Null(result.File);
+            Assert.Equal(Diagnostics.SyntaxDiagnostics.MaxErrors + 1, result.Diagnostics.Count);
+            Diagnostics.Diagnostic last = result.Diagnostics[result.Diagnostics.Count - 1];
+            Assert.Equal("VP0007", last.Id);
+            Assert.Equal(Diagnostics.SyntaxDiagnostics.MaxErrors + 1, last.Span.Start.Line);
+        }
+
+        [Fact]
+        public void A_file_with_fewer_errors_than_the_cap_reports_every_one()
+        {
+            string text = string.Concat(System.Linq.Enumerable.Repeat("%%\n", Diagnostics.SyntaxDiagnostics.MaxErrors - 1));
+            ParseResult result = PolicyParser.Parse(new SourceFile("g.vfiopolicy", text));
+            Assert.Equal(Diagnostics.SyntaxDiagnostics.MaxErrors - 1, result.Diagnostics.Count);
+            Assert.DoesNotContain(result.Diagnostics, d => d.Id == "VP0007");
+        }
+
+        [Fact]
         public void Match_lines_hold_their_criteria()
         {
             PolicyFile file = Parse("match any\nmatch vendor 0x8086 mask 0xff00 class 0x020000\n");

@@ -29,6 +29,12 @@ namespace VfioPolicy.Grammar.Diagnostics
         /// <summary>VP0006: a backslash in a string followed by something other than <c>"</c> or <c>\</c>.</summary>
         public const string InvalidEscapeId = "VP0006";
 
+        /// <summary>VP0007: so many syntax errors that the rest of the file was not read (it is probably not a policy).</summary>
+        public const string TooManyErrorsId = "VP0007";
+
+        /// <summary>How many syntax errors a file may have before the parser stops reading it.</summary>
+        public const int MaxErrors = 100;
+
         /// <summary>VP0001 for an unexpected token: <c>unexpected FOUND, expected A, B or C</c>.</summary>
         /// <param name="span">Where the unexpected token starts.</param>
         /// <param name="found">The token as the user sees it (<c>'foo'</c>, <c>end of line</c>).</param>
@@ -59,6 +65,10 @@ namespace VfioPolicy.Grammar.Diagnostics
 
             return Error(UnexpectedTokenId, message, span);
         }
+
+        /// <summary>VP0007: <see cref="MaxErrors"/> errors were reported; the file from <paramref name="span"/> on was not read.</summary>
+        public static Diagnostic TooManyErrors(SourceSpan span)
+            => Error(TooManyErrorsId, "too many syntax errors (" + MaxErrors.ToString(System.Globalization.CultureInfo.InvariantCulture) + "): the rest of the file, from here on, was not read; is this a policy file?", span);
 
         /// <summary>VP0002: the string starting at <paramref name="span"/> has no closing quote on its line.</summary>
         public static Diagnostic UnterminatedString(SourceSpan span)

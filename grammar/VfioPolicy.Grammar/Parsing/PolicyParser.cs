@@ -84,6 +84,15 @@ namespace VfioPolicy.Grammar.Parsing
 
                     lineStart = lineFeed + 1;
                     lineNumber++;
+
+                    // Garbage (a binary, a 100 MB file) must fail in moments with a readable report, not in minutes
+                    // with a million lines: after the cap the parser stops and says where.
+                    if (diagnostics.Count >= SyntaxDiagnostics.MaxErrors)
+                    {
+                        var here = new SourcePosition(lineStart, lineNumber, 1);
+                        diagnostics.Add(SyntaxDiagnostics.TooManyErrors(new SourceSpan(path, here, here)));
+                        break;
+                    }
                 }
 
                 for (int i = 1; i < frames.Count; i++)
