@@ -1,9 +1,11 @@
 using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.Cli.Infrastructure;
+using VfioPolicy.Cli.Rendering;
 using VfioPolicy.Compiler;
 
 namespace VfioPolicy.Cli.Commands
@@ -30,32 +32,43 @@ namespace VfioPolicy.Cli.Commands
             device.Description = "Also bind every policy that selects this device (a config-space dump) and report what does not fit it";
             Option<string?> slot = CommonOptions.Slot();
             Option<string?> physicalFunction = CommonOptions.PhysicalFunction();
+            var format = new Option<string>("--format", "-f")
+            {
+                Description = "Output format: text (path(line,col): error VP… lines), json, or sarif (SARIF 2.1.0, for CI annotations)",
+                DefaultValueFactory = _ => "text",
+                HelpName = "text|json|sarif",
+            };
+            format.AcceptOnlyFromAmong("text", "json", "sarif");
             var command = new Command("check", "Compile policy files and report their diagnostics")
             {
                 paths,
                 device,
                 slot,
                 physicalFunction,
+                format,
             };
-            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(device), parseResult.GetValue(slot), parseResult.GetValue(physicalFunction)));
+            command.SetAction(parseResult => Run(context, parseResult.GetValue(paths)!, parseResult.GetValue(device), parseResult.GetValue(slot), parseResult.GetValue(physicalFunction), parseResult.GetValue(format)!));
             return command;
         }
 
-        private static int Run(CliContext context, IEnumerable<string> paths, string? devicePath, string? slot, string? physicalFunction)
+        private static int Run(CliContext context, IEnumerable<string> paths, string? devicePath, string? slot, string? physicalFunction, string format)
         {
             IReadOnlyList<string> files = PolicyFiles.Expand(context, paths);
             LoadedDevice? device = devicePath is null ? null : DeviceLoader.Load(context, devicePath, slot, physicalFunction);
             var printer = new DiagnosticPrinter(context);
+
+            // Text prints as it goes; json and sarif gather the same findings and print one document at the end.
+            TextWriter sink = format == "text" ? context.Output : TextWriter.Null;
             var source = new WorkingDirectorySource(context);
             foreach (string file in files)
             {
                 CompilationResult result = PolicyCompiler.Compile(context.Display(file), source);
-                printer.Print(result.Diagnostics, context.Output);
+                printer.Print(result.Diagnostics, sink);
                 if (device is not null && result.Model is not null && !result.Diagnostics.Any(d => d.IsError))
                 {
                     if (DeviceMatching.Matches(result.Model, device.Image.Bytes))
                     {
-                        printer.Print(DeviceBinder.Bind(result.Model, device.Image.Bytes, device.Walk).Errors, context.Output);
+                        printer.Print(DeviceBinder.Bind(result.Model, device.Image.Bytes, device.Walk).Errors, sink);
                     }
                     else
                     {
@@ -64,8 +77,21 @@ namespace VfioPolicy.Cli.Commands
                 }
             }
 
+            if (format == "json")
+            {
+                context.Output.Write(CheckReport.Json(printer.Findings, files.Count));
+            }
+            else if (format == "sarif")
+            {
+                context.Output.Write(CheckReport.Sarif(printer.Findings, ToolVersion()));
+            }
+
             context.Error.WriteLine(string.Format(CultureInfo.InvariantCulture, "checked {0} file(s): {1}", files.Count, printer.Summary()));
             return printer.Errors > 0 ? ExitCodes.Findings : ExitCodes.Success;
         }
+
+        private static string ToolVersion()
+            => typeof(CheckCommand).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
     }
 }

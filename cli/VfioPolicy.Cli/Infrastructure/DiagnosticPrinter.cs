@@ -13,12 +13,16 @@ namespace VfioPolicy.Cli.Infrastructure
     {
         private readonly CliContext context;
         private readonly HashSet<string> printed = new HashSet<string>();
+        private readonly List<Rendering.CheckFinding> findings = new List<Rendering.CheckFinding>();
 
         /// <summary>Creates a printer for <paramref name="context"/>.</summary>
         public DiagnosticPrinter(CliContext context)
         {
             this.context = context;
         }
+
+        /// <summary>Every distinct diagnostic printed so far, located, for the structured formats.</summary>
+        public IReadOnlyList<Rendering.CheckFinding> Findings => findings;
 
         /// <summary>Distinct errors printed so far.</summary>
         public int Errors { get; private set; }
@@ -29,12 +33,7 @@ namespace VfioPolicy.Cli.Infrastructure
         /// <summary>One diagnostic in the common format with a display path.</summary>
         public string FormatDiagnostic(Diagnostic diagnostic)
         {
-            string severity = diagnostic.Severity switch
-            {
-                DiagnosticSeverity.Error => "error",
-                DiagnosticSeverity.Warning => "warning",
-                _ => "info",
-            };
+            string severity = Severity(diagnostic.Severity);
             return string.Format(
                 CultureInfo.InvariantCulture,
                 "{0}({1},{2}): {3} {4}: {5}",
@@ -58,6 +57,15 @@ namespace VfioPolicy.Cli.Infrastructure
                 }
 
                 writer.WriteLine(line);
+                findings.Add(new Rendering.CheckFinding(
+                    diagnostic.Id,
+                    Severity(diagnostic.Severity),
+                    context.Display(diagnostic.Span.Path),
+                    diagnostic.Span.Start.Line,
+                    diagnostic.Span.Start.Column,
+                    diagnostic.Span.End.Line,
+                    diagnostic.Span.End.Column,
+                    diagnostic.Message));
                 if (diagnostic.Severity == DiagnosticSeverity.Error)
                 {
                     Errors++;
@@ -78,10 +86,18 @@ namespace VfioPolicy.Cli.Infrastructure
                 if (printed.Add(line))
                 {
                     writer.WriteLine(line);
+                    findings.Add(new Rendering.CheckFinding(error.Code, "error", error.Origin.Path, error.Origin.Line, error.Origin.Column, error.Origin.Line, error.Origin.Column, error.Message));
                     Errors++;
                 }
             }
         }
+
+        private static string Severity(DiagnosticSeverity severity) => severity switch
+        {
+            DiagnosticSeverity.Error => "error",
+            DiagnosticSeverity.Warning => "warning",
+            _ => "info",
+        };
 
         /// <summary>"N error(s), N warning(s)".</summary>
         public string Summary()
