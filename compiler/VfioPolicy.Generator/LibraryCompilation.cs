@@ -34,7 +34,11 @@ namespace VfioPolicy.Generator
         public static CompiledLibrary Compile(ImmutableArray<PolicyText> texts, CancellationToken cancellation)
         {
             var ordered = texts.OrderBy(t => t.CompilerPath, StringComparer.Ordinal).ToList();
-            var source = new InMemoryPolicySource();
+            var source = new InMemoryPolicySource
+            {
+                // The generator sees only the project's VfioPolicy items: a file that exists but is not listed is missing too.
+                MissingFileHint = "a build compiles only the project's VfioPolicy items: if the file exists, list it (<VfioPolicy Include=\"PATH\" />)",
+            };
             var fullPaths = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (PolicyText text in ordered)
             {

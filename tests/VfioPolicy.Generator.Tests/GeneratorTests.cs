@@ -99,6 +99,19 @@ namespace VfioPolicy.Generator.Tests
         }
 
         [Fact]
+        public void An_include_the_build_does_not_list_says_how_to_list_it()
+        {
+            string text = Tiny("\"includes\"") + "include \"fragments/not-listed.vfiopolicy\"\n";
+            GeneratorRun run = GeneratorHarness.Run(("/src/policies/includes.vfiopolicy", text));
+
+            Diagnostic error = Assert.Single(run.GeneratorDiagnostics, d => d.Severity == DiagnosticSeverity.Error);
+            Assert.Equal("VP0501", error.Id);
+            string message = error.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains("cannot read 'fragments/not-listed.vfiopolicy'", message, StringComparison.Ordinal);
+            Assert.Contains("if the file exists, list it (<VfioPolicy Include=\"PATH\" />)", message, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void A_syntax_error_reports_the_parser_position()
         {
             string text = "policy \"syntax\"\nmatch any\nthis is not a statement\n" + Defaults;

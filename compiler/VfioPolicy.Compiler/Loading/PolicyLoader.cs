@@ -44,7 +44,7 @@ namespace VfioPolicy.Compiler.Loading
             string path = PolicyPaths.Normalize(rootPath);
             if (!_source.TryRead(path, out string text))
             {
-                _diagnostics.Report(CompilerDiagnostics.FileNotFound, SourceSpan.At(path, new SourcePosition(0, 1, 1)), "cannot read '" + path + "'");
+                _diagnostics.Report(CompilerDiagnostics.FileNotFound, SourceSpan.At(path, new SourcePosition(0, 1, 1)), "cannot read '" + path + "'" + MissingHint());
                 return;
             }
 
@@ -92,7 +92,7 @@ namespace VfioPolicy.Compiler.Loading
             {
                 if (!_source.TryRead(target, out string text))
                 {
-                    _diagnostics.Report(CompilerDiagnostics.FileNotFound, include.Path.Span, "cannot read '" + include.Path.Value + "' (resolved to '" + target + "')");
+                    _diagnostics.Report(CompilerDiagnostics.FileNotFound, include.Path.Span, "cannot read '" + include.Path.Value + "' (resolved to '" + target + "')" + MissingHint());
                     return;
                 }
 
@@ -114,5 +114,7 @@ namespace VfioPolicy.Compiler.Loading
                 _diagnostics.Report(CompilerDiagnostics.IncludeOfPolicy, include.Path.Span, "'" + target + "' is a complete policy (it has a policy line): use extends, not include");
             }
         }
+
+        private string MissingHint() => _source is InMemoryPolicySource { MissingFileHint: { } hint } ? "; " + hint : string.Empty;
     }
 }

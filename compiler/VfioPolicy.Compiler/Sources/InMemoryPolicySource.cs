@@ -21,6 +21,12 @@ namespace VfioPolicy.Compiler.Sources
             }
         }
 
+        /// <summary>
+        /// What a "cannot read" diagnostic adds for a path this source does not hold: the source generator says the file
+        /// is not a listed <c>VfioPolicy</c> item (it sees only those, whether or not the file exists on disk).
+        /// </summary>
+        public string? MissingFileHint { get; set; }
+
         /// <summary>Adds or replaces the file at <paramref name="path"/>; returns this source for chaining.</summary>
         public InMemoryPolicySource Add(string path, string text)
         {
