@@ -298,6 +298,25 @@ namespace VfioPolicy.Compiler.Tests
         }
 
         [Fact]
+        public void VP0306_rule_partly_shadowed_by_a_later_override_in_the_same_file()
+        {
+            CompilationResult result = Compile(Policy("header {", "  register COMMAND {", "    bits 0..3 passthrough ro", "    override bit 1 virtualize rw", "  }", "}"));
+            AssertOne(result, "VP0306", "p.vfiopolicy(9,5): warning VP0306: rule is partly shadowed: later overrides in this file (p.vfiopolicy:10) replace bit 1 of COMMAND; it decides only bits 0, 2..3");
+            Assert.NotNull(result.Model);
+        }
+
+        [Fact]
+        public void An_override_from_another_file_shadows_nothing_worth_a_warning()
+        {
+            // A device policy that overrides part of a library rule is what overrides are for.
+            CompilationResult result = CompileFiles(
+                ("p.vfiopolicy", "policy \"p\"\nmatch any\nextends \"base.vfiopolicy\"\nheader {\n  register COMMAND {\n    override bit 1 virtualize rw\n  }\n}\n"),
+                ("base.vfiopolicy", Policy("header {", "  register COMMAND {", "    bits 0..3 passthrough ro", "  }", "}")));
+            Assert.Empty(result.Diagnostics);
+            Assert.NotNull(result.Model);
+        }
+
+        [Fact]
         public void VP0305_overlapping_registers()
         {
             CompilationResult result = Compile(Policy("header {", "  register STATUS passthrough ro", "  register 0x04 u32 passthrough ro", "}"));

@@ -33,13 +33,17 @@ namespace VfioPolicy.Compiler.Tests
         [Fact]
         public void An_override_splits_the_rule_it_replaces_and_keeps_values_aligned()
         {
-            PolicyModel model = CompileModel(Policy(
+            CompilationResult result = Compile(Policy(
                 "device-specific {",
                 "  register 0x40 u16 deny 0xabcd",
                 "  register 0x40 u16 {",
                 "    override bits 4..7 passthrough rw",
                 "  }",
                 "}"));
+
+            // Overriding part of a rule of the same file is allowed, with the partial-shadow warning.
+            Assert.Equal("VP0306", Assert.Single(result.Diagnostics).Id);
+            PolicyModel model = result.Model!;
             Assert.Equal(
                 new[] { (0, 3, 0xdu, 8), (4, 7, 0u, 10), (8, 15, 0xabu, 8) },
                 model.DeviceSpecific[0].Rules.Select(r => (r.LowBit, r.HighBit, r.Action.Value, r.Origin.Line)).ToArray());

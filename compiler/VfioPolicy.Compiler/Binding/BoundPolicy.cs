@@ -43,6 +43,9 @@ namespace VfioPolicy.Compiler.Binding
         /// <summary>True once the rule owned at least one bit (set by override resolution).</summary>
         public bool OwnedAnyBit { get; set; }
 
+        /// <summary>Every bit the rule took when it was resolved (before later overrides took some back).</summary>
+        public uint TakenBits { get; set; }
+
         /// <summary>The overrides that took bits from this rule, in order.</summary>
         public List<BoundRule> OverriddenBy { get; } = new List<BoundRule>();
 

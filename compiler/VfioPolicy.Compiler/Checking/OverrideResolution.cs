@@ -97,15 +97,44 @@ namespace VfioPolicy.Compiler.Checking
                 }
 
                 rule.OwnedAnyBit |= taken != 0;
+                rule.TakenBits |= taken;
             }
 
             foreach (BoundRule rule in register.Rules)
             {
-                bool stillOwns = owners.Any(o => ReferenceEquals(o, rule));
-                if (rule.OwnedAnyBit && !stillOwns && rule.OverriddenBy.All(o => o.Origin.Path == rule.Origin.Path))
+                uint stillOwned = 0;
+                for (int bit = 0; bit < owners.Length; bit++)
+                {
+                    if (ReferenceEquals(owners[bit], rule))
+                    {
+                        stillOwned |= 1u << bit;
+                    }
+                }
+
+                var sameFile = rule.OverriddenBy.Where(o => o.Origin.Path == rule.Origin.Path).ToList();
+                if (rule.OwnedAnyBit && stillOwned == 0 && sameFile.Count == rule.OverriddenBy.Count)
                 {
                     BoundRule last = rule.OverriddenBy[rule.OverriddenBy.Count - 1];
                     diagnostics.Report(CompilerDiagnostics.UnreachableRule, rule.Span, "rule is unreachable: later overrides in this file replace every bit of it (last at " + last.Origin.Location + ")");
+                }
+                else if (stillOwned != 0 && sameFile.Count > 0)
+                {
+                    // Capirca's shade check, for part of a rule: the reader of this line sees bits it no longer decides.
+                    uint shadowed = 0;
+                    foreach (BoundRule later in sameFile)
+                    {
+                        shadowed |= later.Mask & rule.TakenBits;
+                    }
+
+                    shadowed &= ~stillOwned;
+                    if (shadowed != 0)
+                    {
+                        diagnostics.Report(
+                            CompilerDiagnostics.PartlyShadowedRule,
+                            rule.Span,
+                            "rule is partly shadowed: later overrides in this file (" + string.Join(", ", sameFile.Select(o => o.Origin.Location).Distinct()) + ") replace "
+                            + Formatting.Bits(shadowed) + " of " + register.DisplayName + "; it decides only " + Formatting.Bits(stillOwned));
+                    }
                 }
             }
         }

@@ -82,6 +82,9 @@ namespace VfioPolicy.Compiler.Diagnostics
         /// <summary>VP0304: a rule every bit of which later overrides in the same file replace.</summary>
         public static DiagnosticDescriptor UnreachableRule { get; } = new DiagnosticDescriptor("VP0304", Warning, "Rule unreachable: overridden later in the same file");
 
+        /// <summary>VP0306: later overrides in the same file replace some bits of a rule (it still decides the others).</summary>
+        public static DiagnosticDescriptor PartlyShadowedRule { get; } = new DiagnosticDescriptor("VP0306", Warning, "Rule partly shadowed by a later override in the same file");
+
         /// <summary>VP0305: two different registers of a block share bytes and can exist together.</summary>
         public static DiagnosticDescriptor OverlappingRegisters { get; } = new DiagnosticDescriptor("VP0305", Error, "Overlapping registers");
 
@@ -138,7 +141,7 @@ namespace VfioPolicy.Compiler.Diagnostics
         {
             UnknownCapability, UnknownRegister, UnknownField, UnknownDefaultTarget, UnknownMatchField, UnknownMode, UnknownWidth, RegisterRenamed,
             MisalignedRegister, RegisterOutsideBlock, CatalogueMismatch, WidthMismatch, BitOutsideRegister, ReversedBitRange, ValueTooWide, NumberOutOfRange, ModeNotAllowed, ChainBytes, ContradictoryConditions,
-            ConflictingRules, DuplicateRule, OverrideOfNothing, UnreachableRule, OverlappingRegisters,
+            ConflictingRules, DuplicateRule, OverrideOfNothing, UnreachableRule, PartlyShadowedRule, OverlappingRegisters,
             MissingDefaults, RestatedDefault, HideNotAllowed, MissingMatch, StatementNeedsPolicy, PolicyNamedTwice, BlockDefaultOutsideCapability,
             FileNotFound, IncludeCycle, ExtendsFragment, IncludeOfPolicy,
             UnknownBehavior, BehaviorNotAllowed, BehaviorBoundTwice, BehaviorRegisterWritable, OwnedBitsNotVirtualized,
