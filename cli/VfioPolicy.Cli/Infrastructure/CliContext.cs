@@ -26,6 +26,12 @@ namespace VfioPolicy.Cli.Infrastructure
         /// <summary>The folder relative paths on the command line are resolved against and printed relative to.</summary>
         public string WorkingDirectory { get; }
 
+        /// <summary>
+        /// Where live PCI functions are read when <c>--device</c> names an address: <c>/sys/bus/pci/devices</c>, or the
+        /// folder <c>VFIOPOLICY_SYSFS_PCI_DEVICES</c> names (tests point it at a tree of their own).
+        /// </summary>
+        public string SysfsPciDevices { get; } = Environment.GetEnvironmentVariable("VFIOPOLICY_SYSFS_PCI_DEVICES") is { Length: > 0 } root ? root : "/sys/bus/pci/devices";
+
         /// <summary>The absolute form of a path the user gave.</summary>
         public string Resolve(string path) => Path.GetFullPath(Path.Combine(WorkingDirectory, path));
 
