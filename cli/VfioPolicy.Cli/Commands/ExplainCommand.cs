@@ -29,7 +29,7 @@ namespace VfioPolicy.Cli.Commands
     public static class ExplainCommand
     {
         private const string TargetHelp =
-            "OFFSET[:WIDTH] or CAP+OFFSET[:WIDTH]: an absolute offset (0x04), or an offset inside a capability by its catalogue name (MSI+0x02, ERR+0x08). "
+            "A register by name as setpci takes it (COMMAND, EXP.DEVCTL, MSI.FLAGS), or OFFSET[:WIDTH] or CAP+OFFSET[:WIDTH]: an absolute offset (0x04), or an offset inside a capability by its catalogue name (MSI+0x02, ERR+0x08). "
             + "WIDTH is 1, 2 or 4 bytes; without it, the register at that offset, else 4. "
             + "Without --device only the header (below 0x40) and CAP+OFFSET can be explained: where capabilities lie depends on the device.";
 
@@ -107,12 +107,22 @@ namespace VfioPolicy.Cli.Commands
             return result;
         }
 
+        private static readonly Regex NamedTarget = new Regex(
+            @"^(?:(?<cap>[A-Za-z_][A-Za-z0-9_]*)\.)?(?<register>[A-Za-z_][A-Za-z0-9_]*)(?::(?<width>[0-9]+))?$",
+            RegexOptions.CultureInvariant);
+
         private static (string? Capability, int Offset, int? Width) Parse(string spec)
         {
+            Match named = NamedTarget.Match(spec.Trim());
+            if (named.Success)
+            {
+                return ParseNamed(named);
+            }
+
             Match match = TargetSyntax.Match(spec.Trim());
             if (!match.Success)
             {
-                throw new CommandFailedException("cannot read target '" + spec + "': expected OFFSET[:WIDTH] or CAP+OFFSET[:WIDTH], e.g. 0x04, 0x04:2, MSI+0x02");
+                throw new CommandFailedException("cannot read target '" + spec + "': expected a register (COMMAND, EXP.DEVCTL), OFFSET[:WIDTH] or CAP+OFFSET[:WIDTH], e.g. 0x04, 0x04:2, MSI+0x02");
             }
 
             string digits = match.Groups["offset"].Value.Replace("_", string.Empty);
@@ -133,6 +143,29 @@ namespace VfioPolicy.Cli.Commands
             }
 
             return (match.Groups["cap"].Success ? match.Groups["cap"].Value : null, offset, width);
+        }
+
+        /// <summary><c>COMMAND</c>, <c>EXP.DEVCTL[:WIDTH]</c>: the catalogue register's offset and width, as setpci names registers.</summary>
+        private static (string? Capability, int Offset, int? Width) ParseNamed(Match named)
+        {
+            string register = named.Groups["register"].Value;
+            string? capability = named.Groups["cap"].Success ? named.Groups["cap"].Value : null;
+            BlockCatalog block = capability is null ? RegisterCatalog.Header : FindCatalogue(capability);
+            RegisterInfo info = block.FindRegister(register.ToUpperInvariant())
+                ?? throw new CommandFailedException("no register '" + register + "' in " + (capability is null ? "the header" : block.Name)
+                    + VfioPolicy.Grammar.Text.NameSuggestions.Hint(register, block.Registers.Select(r => r.Name))
+                    + " (a capability register is CAP.REGISTER, e.g. EXP.DEVCTL; or give an offset)");
+            int? width = null;
+            if (named.Groups["width"].Success)
+            {
+                width = int.Parse(named.Groups["width"].Value, NumberStyles.None, CultureInfo.InvariantCulture);
+                if (width != 1 && width != 2 && width != 4)
+                {
+                    throw new CommandFailedException("width " + named.Groups["width"].Value + " is not 1, 2 or 4 bytes");
+                }
+            }
+
+            return (capability is null ? null : block.Name, info.Offset, width ?? info.Width);
         }
 
         private static BlockCatalog FindCatalogue(string name)

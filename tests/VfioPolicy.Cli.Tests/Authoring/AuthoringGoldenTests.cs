@@ -35,7 +35,7 @@ namespace VfioPolicy.Cli.Tests.Authoring
             ("explain-no-device-msi-flags-json", new[] { "explain", "--policy", Strict, "MSI+0x02", "--format", "json" }),
             ("explain-no-device-header-status-text", new[] { "explain", "--policy", Strict, "0x06" }),
             ("explain-no-device-past-header-error", new[] { "explain", "--policy", Strict, "0x50" }),
-            ("explain-bad-target-error", new[] { "explain", "--policy", Strict, "COMMAND" }),
+            ("explain-bad-target-error", new[] { "explain", "--policy", Strict, "COMMAND+4" }),
             ("explain-missing-capability-error", new[] { "explain", "--policy", Strict, "--device", Edu, "EXP+0x10" }),
             ("init-root-port-refused", new[] { "init", "--device", RootPort }),
             ("init-edu-linux-vfio-default", new[] { "init", "--device", Edu, "--base", "linux-vfio-default" }),
