@@ -153,7 +153,8 @@ namespace VfioPolicy.Cli.Tests
         {
             CliRun run = CliRunner.Run("map", "--policy", "tests/VfioPolicy.Cli.Tests/Policies/good/edu-minimal.vfiopolicy", "--device", E1000e, "--force", "--format", "json");
             Assert.Equal(0, run.ExitCode);
-            Assert.StartsWith("{\"size\":4096,\"bytes\":[", run.Stdout);
+            Assert.StartsWith("{\"schema\":\"vfiopolicy.map/1\",\"device\":{\"vendor\":\"0x8086\",\"device\":\"0x10d3\"", run.Stdout);
+            Assert.Contains("\"size\":4096,\"bytes\":[", run.Stdout);
         }
 
         private static int CountOccurrences(string text, string value)

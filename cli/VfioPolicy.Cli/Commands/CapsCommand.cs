@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Linq;
 using System.Globalization;
 using System.IO;
 using System.Text;
@@ -31,7 +32,7 @@ namespace VfioPolicy.Cli.Commands
                 LoadedDevice loaded = DeviceLoader.Load(context, parseResult.GetValue(device)!, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
                 if (parseResult.GetValue(format) == OutputFormat.Json)
                 {
-                    context.Output.Write(RenderJson(loaded.Walk));
+                    context.Output.Write(RenderJson(loaded));
                     foreach (string warning in loaded.Walk.Warnings)
                     {
                         context.Error.WriteLine("warning: " + warning);
@@ -47,10 +48,11 @@ namespace VfioPolicy.Cli.Commands
             return command;
         }
 
-        /// <summary>The JSON form: one capability object per line, properties in a fixed order.</summary>
-        public static string RenderJson(ChainWalk walk)
+        /// <summary>The JSON form (<c>vfiopolicy.caps/1</c>): the device, then one capability object per line, properties in a fixed order, then the walk's warnings.</summary>
+        public static string RenderJson(LoadedDevice loaded)
         {
-            var text = new StringBuilder("[");
+            ChainWalk walk = loaded.Walk;
+            var text = new StringBuilder("{" + JsonLines.Header("vfiopolicy.caps/1", loaded) + ",\"capabilities\":[");
             for (int i = 0; i < walk.Capabilities.Count; i++)
             {
                 CapabilityInfo capability = walk.Capabilities[i];
@@ -73,7 +75,8 @@ namespace VfioPolicy.Cli.Commands
                 }));
             }
 
-            text.Append(walk.Capabilities.Count == 0 ? "]\n" : "\n]\n");
+            text.Append(walk.Capabilities.Count == 0 ? "]" : "\n]");
+            text.Append(",\"warnings\":[").Append(string.Join(",", walk.Warnings.Select(JsonLines.Quote))).Append("]}\n");
             return text.ToString();
         }
 

@@ -397,6 +397,13 @@ namespace VfioPolicy.Cli.Commands
             using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 json.WriteStartObject();
+                json.WriteString("schema", "vfiopolicy.explain/1");
+                if (device is not null)
+                {
+                    AccessModel.Devices.DeviceIdentity identity = AccessModel.Devices.DeviceIdentityReader.Read(device.Image.Bytes);
+                    json.WriteString("deviceIdentity", "0x" + identity.Vendor.ToString("x4", CultureInfo.InvariantCulture) + ":0x" + identity.Device.ToString("x4", CultureInfo.InvariantCulture));
+                }
+
                 json.WriteString("policy", model.Name);
                 json.WriteString("policyOrigin", Location(context, model.Origin));
                 if (device == null)

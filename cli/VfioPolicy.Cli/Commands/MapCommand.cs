@@ -51,7 +51,7 @@ namespace VfioPolicy.Cli.Commands
                 }
                 else if (chosen == "json")
                 {
-                    context.Output.Write(OwnershipMap.RenderJson(bound, context));
+                    context.Output.Write(OwnershipMap.RenderJson(bound, loaded, context));
                     foreach (string warning in bound.Warnings)
                     {
                         context.Error.WriteLine("warning: " + warning);

@@ -19,6 +19,39 @@ namespace VfioPolicy.Cli.Rendering
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
 
+        /// <summary>
+        /// The <c>"schema"</c> and <c>"device"</c> properties every JSON output starts with: the document's schema id
+        /// (<c>vfiopolicy.caps/1</c>) and the device's identity in hex, its slot and the dump it came from.
+        /// </summary>
+        public static string Header(string schema, Infrastructure.LoadedDevice device)
+        {
+            var identity = AccessModel.Devices.DeviceIdentityReader.Read(device.Image.Bytes);
+            string Hex(int value, int digits) => "0x" + value.ToString("x" + digits.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
+            return "\"schema\":" + Quote(schema) + ",\"device\":" + Object(writer =>
+            {
+                writer.WriteString("vendor", Hex(identity.Vendor, 4));
+                writer.WriteString("device", Hex(identity.Device, 4));
+                writer.WriteString("subsystemVendor", Hex(identity.SubsystemVendor, 4));
+                writer.WriteString("subsystem", Hex(identity.Subsystem, 4));
+                writer.WriteString("class", Hex(identity.ClassCode, 6));
+                writer.WriteString("revision", Hex(identity.Revision, 2));
+                if (device.Image.Slot is null)
+                {
+                    writer.WriteNull("slot");
+                }
+                else
+                {
+                    writer.WriteString("slot", device.Image.Slot);
+                }
+
+                writer.WriteString("source", device.DisplayPath);
+                writer.WriteNumber("size", device.Image.Size);
+            });
+        }
+
+        /// <summary>A JSON string literal.</summary>
+        public static string Quote(string value) => "\"" + JsonEncodedText.Encode(value ?? string.Empty, Options.Encoder).ToString() + "\"";
+
         /// <summary>One compact JSON object whose properties <paramref name="writeProperties"/> writes in order.</summary>
         public static string Object(Action<Utf8JsonWriter> writeProperties)
         {

@@ -20,11 +20,29 @@ namespace VfioPolicy.Cli.Rendering
         /// <summary>A labelled range of config space: a register, or a run of bytes with identical masks and owners.</summary>
         private sealed record Segment(int Offset, int Length, string Area, string Label, bool IsRegister);
 
-        /// <summary><c>{"size":N,"bytes":[{"offset","virt","write","rule"},…]}</c>, one byte per line.</summary>
-        public static string RenderJson(BoundConfigSpace bound, CliContext context)
+        /// <summary>
+        /// <c>vfiopolicy.map/1</c>: the device and the policy, then <c>"bytes":[{"offset","register","virt","write","rule"},…]</c>,
+        /// one byte per line; <c>register</c> names the catalogue register or area the byte belongs to.
+        /// </summary>
+        public static string RenderJson(BoundConfigSpace bound, LoadedDevice device, CliContext context)
         {
-            var text = new StringBuilder();
-            text.Append("{\"size\":").Append(bound.Size.ToString(CultureInfo.InvariantCulture)).Append(",\"bytes\":[");
+            var text = new StringBuilder("{");
+            text.Append(JsonLines.Header("vfiopolicy.map/1", device));
+            text.Append(",\"policy\":").Append(JsonLines.Object(writer =>
+            {
+                writer.WriteString("name", bound.PolicyName);
+                writer.WriteString("origin", Location(bound.Model.Origin, context));
+            }));
+            text.Append(",\"size\":").Append(bound.Size.ToString(CultureInfo.InvariantCulture)).Append(",\"bytes\":[");
+            var names = new string[bound.Size];
+            foreach (Segment segment in Layout(bound, device.Image.Bytes))
+            {
+                for (int at = segment.Offset; at < segment.Offset + segment.Length && at < names.Length; at++)
+                {
+                    names[at] = segment.Label;
+                }
+            }
+
             for (int offset = 0; offset < bound.Size; offset++)
             {
                 int at = offset;
@@ -33,6 +51,7 @@ namespace VfioPolicy.Cli.Rendering
                 text.Append(JsonLines.Object(writer =>
                 {
                     writer.WriteNumber("offset", at);
+                    writer.WriteString("register", names[at] ?? string.Empty);
                     writer.WriteNumber("virt", bound.VirtMask[at]);
                     writer.WriteNumber("write", bound.WriteMask[at]);
                     writer.WriteString("rule", Location(rule, context));
