@@ -185,10 +185,84 @@ namespace VfioPolicy.Compiler.Scaffolding
 
                 RegisterModel? baseRegister = described?.Registers.FirstOrDefault(r => r.Offset == register.Offset && r.Width == register.Width
                     && r.Conditions.All(c => c.Holds(request.Config, first.Offset)));
-                WriteRegister(text, register, baseRegister, described == null || described.Hide != null ? basePolicy.Defaults.Capability : uncovered);
+                string? when = WhenClause(register, baseRegister, described, catalogue, request.Config, first.Offset);
+                if (when == null)
+                {
+                    Line(text, "#   # register " + register.Name + ": the base declares registers over it whose conditions no field test here can tell apart; see its rules.");
+                    continue;
+                }
+
+                WriteRegister(text, register, when, baseRegister, described == null || described.Hide != null ? basePolicy.Defaults.Capability : uncovered);
             }
 
             Line(text, "# }");
+        }
+
+        /// <summary>
+        /// The <c>when</c> the scaffold must write so that the uncommented rule names the register the base binds here
+        /// rather than a second one over the same bytes (VP0305): the base register's own conditions beyond the
+        /// catalogue's, or, where the base declares conditional registers over these bytes that do not exist on this
+        /// device, a field test that holds here and rules each of them out. Empty when none is needed; null when the
+        /// separation cannot be written as field tests.
+        /// </summary>
+        private static string? WhenClause(RegisterInfo register, RegisterModel? baseRegister, CapabilityModel? described, BlockCatalog catalogue, byte[] config, int capabilityOffset)
+        {
+            EquatableArray<RegisterCondition> catalogueConditions = Binding.RegisterBinder.NormalizeConditions(register.Conditions);
+            var clauses = new List<RegisterCondition>();
+            if (baseRegister != null)
+            {
+                clauses.AddRange(baseRegister.Conditions.Where(c => !catalogueConditions.Contains(c)));
+            }
+            else
+            {
+                IEnumerable<RegisterModel> absentOverlapping = (described?.Registers ?? Enumerable.Empty<RegisterModel>())
+                    .Where(r => r.Offset < register.Offset + register.Width && register.Offset < r.Offset + r.Width && !r.Conditions.Equals(catalogueConditions));
+                foreach (RegisterModel absent in absentOverlapping)
+                {
+                    RegisterCondition? failing = absent.Conditions.FirstOrDefault(c => !c.Holds(config, capabilityOffset));
+                    RegisterCondition? separator = failing == null ? null : Separator(failing, catalogue, config, capabilityOffset);
+                    if (separator == null)
+                    {
+                        return null;
+                    }
+
+                    if (!clauses.Contains(separator))
+                    {
+                        clauses.Add(separator);
+                    }
+                }
+            }
+
+            if (clauses.Count == 0)
+            {
+                return string.Empty;
+            }
+
+            string named = Binding.ConditionNames.Describe(new EquatableArray<RegisterCondition>(clauses.ToArray()), catalogue);
+            return named.IndexOf('[') >= 0 ? null : " when " + named;
+        }
+
+        /// <summary>A test of whole catalogue fields that holds on this device and contradicts <paramref name="failing"/>, which does not hold here.</summary>
+        private static RegisterCondition? Separator(RegisterCondition failing, BlockCatalog catalogue, byte[] config, int capabilityOffset)
+        {
+            if (failing.NotEqual)
+            {
+                // The device has exactly the bits the inequality excludes: the equality holds here.
+                return failing with { NotEqual = false };
+            }
+
+            RegisterInfo? tested = catalogue.Registers.FirstOrDefault(r => r.Offset == failing.Offset && r.Width == failing.Width);
+            foreach (FieldInfo field in tested?.Fields ?? (IEnumerable<FieldInfo>)Array.Empty<FieldInfo>())
+            {
+                uint mask = field.HighBit >= 31 ? (uint.MaxValue << field.LowBit) : (((1u << (field.HighBit + 1)) - 1) & ~((1u << field.LowBit) - 1));
+                var inequality = new RegisterCondition(failing.Offset, failing.Width, mask, failing.Value & mask, NotEqual: true);
+                if ((failing.Mask & mask) == mask && inequality.Holds(config, capabilityOffset))
+                {
+                    return inequality;
+                }
+            }
+
+            return null;
         }
 
         private static string BaseTreatment(PolicyModel basePolicy, CapabilityModel? described, DefaultRule uncovered)
@@ -210,7 +284,7 @@ namespace VfioPolicy.Compiler.Scaffolding
             return now + "; a block here makes it visible, with " + ActionSyntax.Format(basePolicy.Defaults.Capability.Action) + " where no rule says otherwise.";
         }
 
-        private static void WriteRegister(StringBuilder text, RegisterInfo register, RegisterModel? baseRegister, DefaultRule uncovered)
+        private static void WriteRegister(StringBuilder text, RegisterInfo register, string when, RegisterModel? baseRegister, DefaultRule uncovered)
         {
             int bits = register.Width * 8;
             var perBit = new (BitAction Action, bool HardwareW1c, uint ValueBit)[bits];
@@ -247,11 +321,11 @@ namespace VfioPolicy.Compiler.Scaffolding
                 : string.Empty;
             if (runs.Count == 1)
             {
-                Line(text, "#   register " + register.Name + " " + ActionSyntax.Format(runs[0].Action) + (runs[0].HardwareW1c ? " hw-rw1c" : string.Empty) + behavior);
+                Line(text, "#   register " + register.Name + when + " " + ActionSyntax.Format(runs[0].Action) + (runs[0].HardwareW1c ? " hw-rw1c" : string.Empty) + behavior);
                 return;
             }
 
-            Line(text, "#   register " + register.Name + " {" + behavior);
+            Line(text, "#   register " + register.Name + when + " {" + behavior);
             foreach ((int low, int high, BitAction action, bool hardwareW1c) in runs)
             {
                 FieldInfo? field = register.Fields.FirstOrDefault(f => f.LowBit == low && f.HighBit == high);
