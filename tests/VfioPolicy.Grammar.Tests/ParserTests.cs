@@ -173,6 +173,18 @@ namespace VfioPolicy.Grammar.Tests
             Assert.Null(include.TrailingComment);
         }
 
+        [Theory]
+        [InlineData("extends library \"strict\"\n", true, true)]
+        [InlineData("include library \"standard/capabilities/pm\"\n", false, true)]
+        [InlineData("extends \"library\"\n", true, false)]
+        public void A_library_include_names_the_library_and_a_path_named_library_is_a_path(string line, bool extends, bool fromLibrary)
+        {
+            var include = Assert.IsType<IncludeStatement>(Assert.Single(Parse(line).Statements));
+
+            Assert.Equal(extends, include.IsExtends);
+            Assert.Equal(fromLibrary, include.FromLibrary);
+        }
+
         [Fact]
         public void Actions_record_what_was_written()
         {

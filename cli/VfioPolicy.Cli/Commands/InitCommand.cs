@@ -5,6 +5,7 @@ using System.Linq;
 using VfioPolicy.Cli.Infrastructure;
 using VfioPolicy.Compiler;
 using VfioPolicy.Compiler.Scaffolding;
+using VfioPolicy.Compiler.Sources;
 
 namespace VfioPolicy.Cli.Commands
 {
@@ -54,20 +55,28 @@ namespace VfioPolicy.Cli.Commands
                     throw new CommandFailedException(loaded.DisplayPath + ": " + unsupported);
                 }
 
-                string baseFile = FindBase(context, parseResult.GetValue(basePolicy)!);
-                CompilationResult baseResult = PolicyCompiler.Compile(context.Display(baseFile), new WorkingDirectorySource(context));
+                // In a checkout the scaffold extends the working tree's library by a relative path, so an edit to the
+                // base is seen at once; anywhere else it extends the library that travels with the compiler, by name.
+                string baseName = parseResult.GetValue(basePolicy)!;
+                string? checkoutBase = CheckoutBase(context, baseName);
+                string basePath = checkoutBase != null ? context.Display(checkoutBase) : StandardLibrary.PathOf(baseName)!;
+                CompilationResult baseResult = PolicyCompiler.Compile(basePath, new WorkingDirectorySource(context));
                 if (baseResult.Model == null)
                 {
                     new DiagnosticPrinter(context).Print(baseResult.Diagnostics, context.Error);
-                    throw new CommandFailedException("base policy " + context.Display(baseFile) + " does not compile");
+                    throw new CommandFailedException("base policy " + basePath + " does not compile");
                 }
 
                 string name = PolicyScaffolder.PolicyName(loaded.Image.Bytes, loaded.Image.Description);
                 string? outputPath = parseResult.GetValue(output);
-                string target = outputPath == null
-                    ? Path.Combine(Path.GetDirectoryName(baseFile)!, DevicesFolder, name + PolicyFiles.Extension)
-                    : context.Resolve(outputPath);
-                string extendsPath = Path.GetRelativePath(Path.GetDirectoryName(target)!, baseFile).Replace(Path.DirectorySeparatorChar, '/');
+                string target = outputPath != null
+                    ? context.Resolve(outputPath)
+                    : checkoutBase != null
+                        ? Path.Combine(Path.GetDirectoryName(checkoutBase)!, DevicesFolder, name + PolicyFiles.Extension)
+                        : context.Resolve(name + PolicyFiles.Extension);
+                string extendsPath = checkoutBase != null
+                    ? Path.GetRelativePath(Path.GetDirectoryName(target)!, checkoutBase).Replace(Path.DirectorySeparatorChar, '/')
+                    : baseName;
                 string scaffold = PolicyScaffolder.Scaffold(new ScaffoldRequest(
                     loaded.Image.Bytes,
                     loaded.Image.Slot,
@@ -75,7 +84,8 @@ namespace VfioPolicy.Cli.Commands
                     loaded.Walk,
                     baseResult.Model,
                     extendsPath,
-                    Path.GetFileName(loaded.DisplayPath)));
+                    Path.GetFileName(loaded.DisplayPath),
+                    ExtendsLibrary: checkoutBase == null));
 
                 // The promise is a draft that checks clean as it stands: hold the tool to it before anyone sees the file.
                 CompilationResult check = PolicyCompiler.CompileText(context.Display(target), scaffold, new WorkingDirectorySource(context));
@@ -106,17 +116,11 @@ namespace VfioPolicy.Cli.Commands
             return command;
         }
 
-        // The library in the working tree wins (a repository checkout); else the copy shipped beside the tool.
-        private static string FindBase(CliContext context, string baseName)
+        // A repository checkout: the working tree's policies/ folder holds the base.
+        private static string? CheckoutBase(CliContext context, string baseName)
         {
-            string fileName = baseName + PolicyFiles.Extension;
-            string[] candidates =
-            {
-                context.Resolve(Path.Combine("policies", fileName)),
-                Path.Combine(AppContext.BaseDirectory, "policies", fileName),
-            };
-            return candidates.FirstOrDefault(File.Exists)
-                ?? throw new CommandFailedException("base policy " + fileName + " not found in " + context.Display(candidates[0]) + " or beside the tool (" + candidates[1] + ")");
+            string candidate = context.Resolve(Path.Combine("policies", baseName + PolicyFiles.Extension));
+            return File.Exists(candidate) ? candidate : null;
         }
     }
 }

@@ -42,7 +42,7 @@ namespace VfioPolicy.Compiler.Loading
         public void Load(string rootPath)
         {
             string path = PolicyPaths.Normalize(rootPath);
-            if (!_source.TryRead(path, out string text))
+            if (!Read(path, out string text))
             {
                 _diagnostics.Report(CompilerDiagnostics.FileNotFound, SourceSpan.At(path, new SourcePosition(0, 1, 1)), "cannot read '" + path + "'" + MissingHint());
                 return;
@@ -78,7 +78,15 @@ namespace VfioPolicy.Compiler.Loading
         private void VisitInclude(LoadedFile includingFile, IncludeStatement include)
         {
             string keyword = include.IsExtends ? "extends" : "include";
-            string target = _source.Resolve(includingFile.Path, include.Path.Value);
+            string? target = Resolve(includingFile.Path, include);
+            if (target == null)
+            {
+                _diagnostics.Report(CompilerDiagnostics.FileNotFound, include.Path.Span, include.FromLibrary
+                    ? "'" + include.Path.Value + "' cannot name a library file (a name such as \"strict\" or \"standard/capabilities/pm\"; the library has " + string.Join(", ", StandardLibrary.Policies.Select(p => "\"" + p + "\"")) + ")"
+                    : "'" + include.Path.Value + "' leaves the policy library, which " + includingFile.Path + " belongs to");
+                return;
+            }
+
             int onStack = _stack.IndexOf(target);
             if (onStack >= 0)
             {
@@ -90,9 +98,11 @@ namespace VfioPolicy.Compiler.Loading
             LoadedFile? loaded;
             if (!_visited.TryGetValue(target, out loaded))
             {
-                if (!_source.TryRead(target, out string text))
+                if (!Read(target, out string text))
                 {
-                    _diagnostics.Report(CompilerDiagnostics.FileNotFound, include.Path.Span, "cannot read '" + include.Path.Value + "' (resolved to '" + target + "')" + MissingHint());
+                    _diagnostics.Report(CompilerDiagnostics.FileNotFound, include.Path.Span, StandardLibrary.IsLibraryPath(target)
+                        ? "the policy library has no '" + include.Path.Value + "'" + LibrarySuggestion(include.Path.Value) + " (its policies: " + string.Join(", ", StandardLibrary.Policies.Select(p => "\"" + p + "\"")) + "; its fragments are under standard/)"
+                        : "cannot read '" + include.Path.Value + "' (resolved to '" + target + "')" + MissingHint());
                     return;
                 }
 
@@ -114,6 +124,33 @@ namespace VfioPolicy.Compiler.Loading
                 _diagnostics.Report(CompilerDiagnostics.IncludeOfPolicy, include.Path.Span, "'" + target + "' is a complete policy (it has a policy line): use extends, not include");
             }
         }
+
+        // A library file's relative includes stay in the library; `library "NAME"` reaches it from anywhere.
+        private string? Resolve(string includingFile, IncludeStatement include)
+        {
+            if (include.FromLibrary)
+            {
+                return StandardLibrary.PathOf(include.Path.Value);
+            }
+
+            if (!StandardLibrary.IsLibraryPath(includingFile))
+            {
+                return _source.Resolve(includingFile, include.Path.Value);
+            }
+
+            string combined = PolicyPaths.Combine(includingFile, include.Path.Value);
+            return StandardLibrary.IsLibraryPath(combined) ? combined : null;
+        }
+
+        private static string LibrarySuggestion(string name)
+        {
+            IEnumerable<string> names = StandardLibrary.Names.Select(n => n.Substring(0, n.Length - ".vfiopolicy".Length));
+            string? closest = VfioPolicy.Grammar.Text.NameSuggestions.Closest(name.EndsWith(".vfiopolicy", System.StringComparison.Ordinal) ? name.Substring(0, name.Length - ".vfiopolicy".Length) : name, names);
+            return closest == null ? string.Empty : "; did you mean \"" + closest + "\"?";
+        }
+
+        private bool Read(string path, out string text)
+            => StandardLibrary.IsLibraryPath(path) ? StandardLibrary.TryRead(path, out text) : _source.TryRead(path, out text);
 
         private string MissingHint() => _source is InMemoryPolicySource { MissingFileHint: { } hint } ? "; " + hint : string.Empty;
     }

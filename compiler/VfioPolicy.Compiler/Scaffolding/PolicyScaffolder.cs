@@ -18,8 +18,9 @@ namespace VfioPolicy.Compiler.Scaffolding
     /// <param name="Description">lspci's title line for the device, when the dump has it.</param>
     /// <param name="Walk">Both capability chains of <paramref name="Config"/>.</param>
     /// <param name="Base">The compiled base policy the scaffold extends.</param>
-    /// <param name="ExtendsPath">The <c>extends</c> path, relative to the folder the scaffold will live in.</param>
+    /// <param name="ExtendsPath">The <c>extends</c> path, relative to the folder the scaffold will live in; with <paramref name="ExtendsLibrary"/>, the library policy's name (<c>strict</c>).</param>
     /// <param name="DumpName">The dump's file name as the header comment names it.</param>
+    /// <param name="ExtendsLibrary">The base is the policy library's (<c>extends library "strict"</c>), which a policy anywhere can reach by name.</param>
     public sealed record ScaffoldRequest(
         byte[] Config,
         string? Slot,
@@ -27,7 +28,8 @@ namespace VfioPolicy.Compiler.Scaffolding
         ChainWalk Walk,
         PolicyModel Base,
         string ExtendsPath,
-        string DumpName);
+        string DumpName,
+        bool ExtendsLibrary = false);
 
     /// <summary>
     /// Writes the first draft of a device policy: the device's identity, an exact <c>match</c>, <c>extends</c> of the
@@ -114,7 +116,7 @@ namespace VfioPolicy.Compiler.Scaffolding
             Line(text, "policy \"" + PolicyName(request.Config, request.Description) + "\"");
             Line(text, MatchLine(identity));
             Line(text, string.Empty);
-            Line(text, "extends \"" + request.ExtendsPath + "\"");
+            Line(text, "extends " + (request.ExtendsLibrary ? "library " : string.Empty) + "\"" + request.ExtendsPath + "\"");
 
             IReadOnlyList<CapabilityInfo> found = request.Walk.Capabilities;
             if (found.Count == 0)

@@ -166,7 +166,7 @@ namespace VfioPolicy.Grammar.Formatting
 
                     break;
                 case IncludeStatement include:
-                    text.Append(include.IsExtends ? "extends " : "include ").Append(Quote(include.Path.Value));
+                    text.Append(include.IsExtends ? "extends " : "include ").Append(include.FromLibrary ? "library " : string.Empty).Append(Quote(include.Path.Value));
                     break;
                 case DefaultStatement defaults:
                     AppendOverride(text, defaults.Override);

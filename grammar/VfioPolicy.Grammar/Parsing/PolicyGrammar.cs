@@ -213,8 +213,9 @@ namespace VfioPolicy.Grammar.Parsing
 
         private static readonly Parser<Statement> Include =
             from keyword in Keyword("include").XOr(Keyword("extends"))
-            from path in Expect(StringToken, "a path in quotes")
-            select (Statement)new IncludeStatement(path, keyword.Text == "extends", Join(keyword.Span, path.Span));
+            from library in Keyword("library").Optional()
+            from path in Expect(StringToken, library.IsDefined ? "a library policy name in quotes (\"strict\", \"standard/capabilities/pm\")" : "a path in quotes")
+            select (Statement)new IncludeStatement(path, keyword.Text == "extends", Join(keyword.Span, path.Span)) { FromLibrary = library.IsDefined };
 
         private static readonly Parser<Statement> Default =
             from keyword in Keyword("default")

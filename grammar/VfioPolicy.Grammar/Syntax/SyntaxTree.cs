@@ -56,7 +56,14 @@ namespace VfioPolicy.Grammar.Syntax
     public sealed record MatchCriterionSyntax(Identifier Field, NumberLiteral Value, NumberLiteral? Mask, SourceSpan Span) : SyntaxNode(Span);
 
     /// <summary><c>include "path"</c> (a library fragment) or <c>extends "path"</c> (a complete base policy).</summary>
-    public sealed record IncludeStatement(StringLiteral Path, bool IsExtends, SourceSpan Span) : Statement(Span);
+    public sealed record IncludeStatement(StringLiteral Path, bool IsExtends, SourceSpan Span) : Statement(Span)
+    {
+        /// <summary>
+        /// <c>include library "NAME"</c> / <c>extends library "NAME"</c>: <see cref="Path"/> names a file of the
+        /// standard policy library that travels with the compiler, not a file beside this one.
+        /// </summary>
+        public bool FromLibrary { get; init; }
+    }
 
     /// <summary><c>default TARGET ACTION</c> or <c>default unknown-capability hide [body ACTION]</c>.</summary>
     public sealed record DefaultStatement(bool Override, Identifier Target, bool Hide, ActionSyntax? Action, SourceSpan Span) : Statement(Span);
