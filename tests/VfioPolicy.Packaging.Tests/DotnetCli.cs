@@ -30,8 +30,12 @@ namespace VfioPolicy.Packaging.Tests
         /// <param name="nugetPackages">The NuGet global packages folder to use, or null for the machine's.</param>
         /// <param name="arguments">The command line after <c>dotnet</c>.</param>
         public static CommandResult Run(string workingDirectory, string? nugetPackages, params string[] arguments)
+            => RunProgram(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet", workingDirectory, nugetPackages, arguments);
+
+        /// <summary>Runs <paramref name="program"/> (an installed tool's command, or dotnet) as <see cref="Run"/> runs dotnet.</summary>
+        public static CommandResult RunProgram(string program, string workingDirectory, string? nugetPackages, params string[] arguments)
         {
-            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+            var start = new ProcessStartInfo(program)
             {
                 WorkingDirectory = workingDirectory,
                 RedirectStandardOutput = true,
@@ -65,7 +69,7 @@ namespace VfioPolicy.Packaging.Tests
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            string commandLine = "dotnet " + string.Join(" ", arguments);
+            string commandLine = System.IO.Path.GetFileName(program) + " " + string.Join(" ", arguments);
             if (!process.WaitForExit((int)Timeout.TotalMilliseconds))
             {
                 process.Kill(entireProcessTree: true);

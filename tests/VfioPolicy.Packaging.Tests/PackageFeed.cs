@@ -8,7 +8,7 @@ using VfioPolicy.Testing;
 namespace VfioPolicy.Packaging.Tests
 {
     /// <summary>
-    /// Once per test class: the three packages packed from the working tree into a fresh folder feed, and a fresh, empty
+    /// Once per test class: the four packages packed from the working tree into a fresh folder feed, and a fresh, empty
     /// NuGet package folder for the consumers, so a package cached by an earlier run can never stand in for the one
     /// just packed. Everything lives in one temporary folder, deleted at the end.
     /// </summary>
@@ -17,6 +17,7 @@ namespace VfioPolicy.Packaging.Tests
         public const string GeneratorId = "VfioPolicy.Generator";
         public const string AccessModelId = "VfioPolicy.AccessModel";
         public const string RuntimeId = "VfioPolicy.Runtime";
+        public const string ToolId = "VfioPolicy.Cli";
 
         public PackageFeed()
         {
@@ -31,6 +32,7 @@ namespace VfioPolicy.Packaging.Tests
             Pack("compiler/VfioPolicy.Generator/VfioPolicy.Generator.csproj", artifacts, build: true);
             Pack("runtime/VfioPolicy.AccessModel/VfioPolicy.AccessModel.csproj", artifacts, build: false);
             Pack("runtime/VfioPolicy.Runtime/VfioPolicy.Runtime.csproj", artifacts, build: true);
+            Pack("cli/VfioPolicy.Cli/VfioPolicy.Cli.csproj", artifacts, build: true);
 
             GeneratorPackage = SinglePackage(GeneratorId);
             AccessModelPackage = SinglePackage(AccessModelId);
@@ -39,6 +41,8 @@ namespace VfioPolicy.Packaging.Tests
             RuntimePackage = SinglePackage(RuntimeId);
             RuntimeNuspec = ReadNuspec(RuntimePackage);
             GeneratorVersion = MetadataValue(GeneratorNuspec, "version");
+            ToolPackage = SinglePackage(ToolId);
+            ToolNuspec = ReadNuspec(ToolPackage);
         }
 
         /// <summary>The temporary folder holding everything below.</summary>
@@ -61,6 +65,19 @@ namespace VfioPolicy.Packaging.Tests
         public string RuntimePackage { get; }
 
         public XDocument RuntimeNuspec { get; }
+
+        public string ToolPackage { get; }
+
+        public XDocument ToolNuspec { get; }
+
+        /// <summary>Every package of the feed, by id.</summary>
+        public (string Id, string Package, XDocument Nuspec)[] All => new[]
+        {
+            (GeneratorId, GeneratorPackage, GeneratorNuspec),
+            (AccessModelId, AccessModelPackage, AccessModelNuspec),
+            (RuntimeId, RuntimePackage, RuntimeNuspec),
+            (ToolId, ToolPackage, ToolNuspec),
+        };
 
         /// <summary>The version the generator package was packed with (the consumers reference exactly it).</summary>
         public string GeneratorVersion { get; }

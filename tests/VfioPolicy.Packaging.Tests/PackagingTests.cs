@@ -14,7 +14,7 @@ namespace VfioPolicy.Packaging.Tests
     /// `dotnet pack` output checked from the outside: the package layout, and consumer projects that reference the
     /// packed generator from a folder feed, list their policies as VfioPolicy items, build and run.
     /// </summary>
-    public sealed class PackagingTests : IClassFixture<PackageFeed>
+    public sealed partial class PackagingTests : IClassFixture<PackageFeed>
     {
         private const string Defaults =
             "default header deny 0\n" +
