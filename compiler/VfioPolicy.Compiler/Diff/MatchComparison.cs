@@ -40,22 +40,7 @@ namespace VfioPolicy.Compiler.Diff
             => matches.Count == 0 ? "(no match lines: no device)" : string.Join("; ", matches.Select(m => "match " + DescribeLine(m)));
 
         private static string DescribeLine(DeviceMatch match)
-            => match.Criteria.Count == 0 ? "any" : string.Join(" ", match.Criteria.Select(c =>
-            {
-                uint full = PolicyMatcher.FieldMask(c.Field);
-                string text = FieldName(c.Field) + " 0x" + c.Value.ToString("x", CultureInfo.InvariantCulture);
-                return (c.Mask & full) == full ? text : text + " mask 0x" + c.Mask.ToString("x", CultureInfo.InvariantCulture);
-            }));
-
-        private static string FieldName(MatchField field) => field switch
-        {
-            MatchField.Vendor => "vendor",
-            MatchField.Device => "device",
-            MatchField.SubsystemVendor => "subsystem-vendor",
-            MatchField.Subsystem => "subsystem",
-            MatchField.Class => "class",
-            _ => "revision",
-        };
+            => match.Criteria.Count == 0 ? "any" : string.Join(" ", match.Criteria.Select(c => c.ToString()));
 
         /// <summary>One match line as tested bits per field.</summary>
         private sealed class Line

@@ -1,10 +1,27 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace VfioPolicy.AccessModel.Devices
 {
     /// <summary>The identity fields a policy's <c>match</c> lines test, read from the header.</summary>
-    public sealed record DeviceIdentity(int Vendor, int Device, int SubsystemVendor, int Subsystem, int ClassCode, int Revision);
+    public sealed record DeviceIdentity(int Vendor, int Device, int SubsystemVendor, int Subsystem, int ClassCode, int Revision)
+    {
+        /// <summary>
+        /// The identity as a <c>match</c> line would test it, in hex as lspci and the policy write IDs:
+        /// <c>vendor 0x8086 device 0x10d3 subsystem-vendor 0x8086 subsystem 0x0000 class 0x020000 revision 0x00</c>.
+        /// </summary>
+        public override string ToString()
+            => string.Join(" ", new[]
+            {
+                new Model.MatchCriterion(Model.MatchField.Vendor, (uint)Vendor, uint.MaxValue),
+                new Model.MatchCriterion(Model.MatchField.Device, (uint)Device, uint.MaxValue),
+                new Model.MatchCriterion(Model.MatchField.SubsystemVendor, (uint)SubsystemVendor, uint.MaxValue),
+                new Model.MatchCriterion(Model.MatchField.Subsystem, (uint)Subsystem, uint.MaxValue),
+                new Model.MatchCriterion(Model.MatchField.Class, (uint)ClassCode, uint.MaxValue),
+                new Model.MatchCriterion(Model.MatchField.Revision, (uint)Revision, uint.MaxValue),
+            }.Select(c => c.ToString()));
+    }
 
     /// <summary>One capability found by the chain walk.</summary>
     /// <param name="Offset">Absolute offset of the capability's first byte.</param>

@@ -287,7 +287,31 @@ namespace VfioPolicy.AccessModel.Model
     }
 
     /// <summary><c>(field &amp; Mask) == (Value &amp; Mask)</c>.</summary>
-    public sealed record MatchCriterion(MatchField Field, uint Value, uint Mask);
+    public sealed record MatchCriterion(MatchField Field, uint Value, uint Mask)
+    {
+        /// <summary>The criterion as a <c>match</c> line writes it, in hex: <c>vendor 0x8086</c>, <c>class 0x020000 mask 0xff0000</c>.</summary>
+        public override string ToString()
+        {
+            uint full = Binding.PolicyMatcher.FieldMask(Field);
+            string text = FieldKeyword(Field) + " " + Hex(Value, Field);
+            return (Mask & full) == full ? text : text + " mask " + Hex(Mask, Field);
+        }
+
+        /// <summary>The <c>match</c> keyword of <paramref name="field"/>: <c>vendor</c>, <c>subsystem-vendor</c>, <c>class</c>…</summary>
+        public static string FieldKeyword(MatchField field) => field switch
+        {
+            MatchField.Vendor => "vendor",
+            MatchField.Device => "device",
+            MatchField.SubsystemVendor => "subsystem-vendor",
+            MatchField.Subsystem => "subsystem",
+            MatchField.Class => "class",
+            _ => "revision",
+        };
+
+        /// <summary><paramref name="value"/> in hex with the field's width (4 digits for IDs, 6 for the class, 2 for the revision).</summary>
+        internal static string Hex(uint value, MatchField field)
+            => "0x" + value.ToString(field == MatchField.Class ? "x6" : field == MatchField.Revision ? "x2" : "x4", System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>One <c>match</c> line: all criteria must hold. No criteria means any device.</summary>
     public sealed record DeviceMatch(EquatableArray<MatchCriterion> Criteria, RuleOrigin Origin);
