@@ -1,6 +1,7 @@
 using System;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Infrastructure;
 using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Semantics;

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using BenchmarkDotNet.Running;
 using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Infrastructure;
 using VfioPolicy.AccessModel.Interpretation;
 
 namespace VfioPolicy.Bench

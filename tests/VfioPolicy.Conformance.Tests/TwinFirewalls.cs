@@ -6,6 +6,7 @@ using System.Reflection;
 using System.Text;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Infrastructure;
 using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Simulation;

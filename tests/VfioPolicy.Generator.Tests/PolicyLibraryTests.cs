@@ -4,6 +4,7 @@ using System.Linq;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Devices;
+using VfioPolicy.AccessModel.Infrastructure;
 using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Simulation;
 using VfioPolicy.Compiler;

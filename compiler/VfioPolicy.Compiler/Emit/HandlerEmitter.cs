@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using VfioPolicy.AccessModel.Infrastructure;
 using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Semantics;
@@ -30,7 +31,7 @@ namespace VfioPolicy.Compiler.Emit
         private const string Model = "global::VfioPolicy.AccessModel.Model";
         private const string Contracts = "global::VfioPolicy.AccessModel.Contracts";
         private const string Binding = "global::VfioPolicy.AccessModel.Binding";
-        private const string Interpretation = "global::VfioPolicy.AccessModel.Interpretation";
+        private const string Infrastructure = "global::VfioPolicy.AccessModel.Infrastructure";
         private const string NoInlining = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]";
 
         /// <summary>The class name for a policy called <paramref name="policyName"/> when no other policy's name collides with it.</summary>
@@ -106,7 +107,7 @@ namespace VfioPolicy.Compiler.Emit
             ModelSerializer.Write(w, model, "private static readonly " + Model + ".PolicyModel s_model = ", ";");
             w.Line();
             w.Line("// Masks -> block number, from the constants below; Open matches every dword of a binding against it.");
-            w.Line("private static readonly global::System.Collections.Generic.Dictionary<" + Interpretation + ".PieceMasks, ushort> s_blocks = CreateBlockIndex();");
+            w.Line("private static readonly global::System.Collections.Generic.Dictionary<" + Infrastructure + ".PieceMasks, ushort> s_blocks = CreateBlockIndex();");
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line("public string Name => PolicyName;");
@@ -223,16 +224,16 @@ namespace VfioPolicy.Compiler.Emit
             w.Line();
             w.Line("// Each dword is served by the constant block whose masks equal the binding's there, else by the binding itself;");
             w.Line("// each single-piece access of a served dword then by its block's case for the piece's shape.");
-            w.Line(Interpretation + ".DwordDispatch dispatch = " + Interpretation + ".DwordDispatch.Build(bound, s_blocks, s_readCaseOfBlockShape, s_writeCaseOfBlockShape);");
+            w.Line(Infrastructure + ".DwordDispatch dispatch = " + Infrastructure + ".DwordDispatch.Build(bound, s_blocks, s_readCaseOfBlockShape, s_writeCaseOfBlockShape);");
             w.Line("return new Firewall(bound, dispatch, hardware, audit, behaviors);");
             w.Close();
         }
 
         private static void WriteBlockIndex(SourceWriter w)
         {
-            w.Line("private static global::System.Collections.Generic.Dictionary<" + Interpretation + ".PieceMasks, ushort> CreateBlockIndex()");
+            w.Line("private static global::System.Collections.Generic.Dictionary<" + Infrastructure + ".PieceMasks, ushort> CreateBlockIndex()");
             w.Open();
-            w.Line("var index = new global::System.Collections.Generic.Dictionary<" + Interpretation + ".PieceMasks, ushort>(BlockCount);");
+            w.Line("var index = new global::System.Collections.Generic.Dictionary<" + Infrastructure + ".PieceMasks, ushort>(BlockCount);");
             w.Line("for (int block = 1; block <= BlockCount; block++)");
             w.Open();
             w.Line("index.Add(Block(block), (ushort)block);");
@@ -246,7 +247,7 @@ namespace VfioPolicy.Compiler.Emit
         {
             w.Line("// One case per distinct dword of masks the policy produces (bit 0 is the dword's lowest bit).");
             w.Line("// Arguments: virt, passthrough-writable, shadow rw, shadow rw1c, hardware rw1c, audit, denied value.");
-            w.Line("private static " + Interpretation + ".PieceMasks Block(int block)");
+            w.Line("private static " + Infrastructure + ".PieceMasks Block(int block)");
             w.Open();
             w.Line("switch (block)");
             w.Open();
@@ -262,7 +263,7 @@ namespace VfioPolicy.Compiler.Emit
                 }
 
                 var m = block.Masks;
-                w.Line("case " + CSharpLiteral.Int(block.Number) + ": return new " + Interpretation + ".PieceMasks("
+                w.Line("case " + CSharpLiteral.Int(block.Number) + ": return new " + Infrastructure + ".PieceMasks("
                     + string.Join(", ", new[] { m.Virt, m.PassthroughWritable, m.ShadowReadWrite, m.ShadowWriteOneToClear, m.HardwareWriteOneToClear, m.Audit, m.DeniedValue }.Select(CSharpLiteral.UInt))
                     + ");");
             }
@@ -303,12 +304,12 @@ namespace VfioPolicy.Compiler.Emit
             w.Line("/// serves) runs the core's general path over the binding's masks, the interpreter's. Both paths are the core's");
             w.Line("/// code, so the semantics are the interpreter's by construction.");
             w.Line("/// </summary>");
-            w.Line("private sealed class Firewall : " + Interpretation + ".FirewallCore");
+            w.Line("private sealed class Firewall : " + Infrastructure + ".FirewallCore");
             w.Open();
             w.Line("private readonly ushort[] _readCases;");
             w.Line("private readonly ushort[] _writeCases;");
             w.Line();
-            w.Line("public Firewall(" + Binding + ".BoundConfigSpace bound, " + Interpretation + ".DwordDispatch dispatch, " + Contracts + ".IHardwareConfig hardware, "
+            w.Line("public Firewall(" + Binding + ".BoundConfigSpace bound, " + Infrastructure + ".DwordDispatch dispatch, " + Contracts + ".IHardwareConfig hardware, "
                 + Contracts + ".IAuditSink audit, " + Contracts + ".IBehaviorHost? behaviors)");
             using (w.Indent())
             {

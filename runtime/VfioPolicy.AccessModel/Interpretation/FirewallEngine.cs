@@ -1,5 +1,6 @@
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Infrastructure;
 
 namespace VfioPolicy.AccessModel.Interpretation
 {

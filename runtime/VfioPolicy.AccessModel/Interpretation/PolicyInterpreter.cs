@@ -1,6 +1,7 @@
 using System;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Infrastructure;
 using VfioPolicy.AccessModel.Semantics;
 
 namespace VfioPolicy.AccessModel.Interpretation

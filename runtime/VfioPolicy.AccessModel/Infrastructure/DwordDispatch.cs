@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using VfioPolicy.AccessModel.Binding;
 
-namespace VfioPolicy.AccessModel.Interpretation
+namespace VfioPolicy.AccessModel.Infrastructure
 {
     /// <summary>
     /// A generated handler's per-device dispatch, built once when it opens. First, for every dword of the config
@@ -13,6 +13,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// single piece or whose dword no block serves. A block serves a dword only after the equality check, so the
     /// generated constants can never disagree with the binding.
     /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public sealed class DwordDispatch
     {
         private DwordDispatch(ushort[] blockOfDword, int constantDwords, ushort[] readCases, ushort[] writeCases)

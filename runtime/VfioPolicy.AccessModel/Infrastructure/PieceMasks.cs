@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Semantics;
 
-namespace VfioPolicy.AccessModel.Interpretation
+namespace VfioPolicy.AccessModel.Infrastructure
 {
     /// <summary>
     /// Everything an access needs to know about the bits of one naturally aligned piece (or a whole dword): the
@@ -13,6 +13,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// handlers hold them as constants. Reset values are not here: they matter only when the shadow is reset, which
     /// reads the binding directly, and for audited bits, whose denied value <see cref="DeniedValue"/> carries.
     /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public readonly struct PieceMasks : IEquatable<PieceMasks>
     {
         /// <summary>Creates masks from their words (bit 0 is the lowest bit of the piece's first byte).</summary>

@@ -5,12 +5,12 @@ using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Semantics;
 
-namespace VfioPolicy.AccessModel.Interpretation
+namespace VfioPolicy.AccessModel.Infrastructure
 {
     /// <summary>
     /// The one piece-execution core: splits accesses into pieces, merges reads, computes writes whole before anything
     /// changes, audits and calls behaviors, exactly as the access model states; <see cref="BitSemantics"/> does all
-    /// the bit arithmetic. The reference interpreter (<see cref="FirewallEngine"/>, the general path alone)
+    /// the bit arithmetic. The reference interpreter (<see cref="Interpretation.FirewallEngine"/>, the general path alone)
     /// and every generated handler derive from it and run the same per-piece steps: a generated handler only adds a
     /// fast path that finds an access's case (<see cref="CaseOf"/>) and calls <see cref="ReadPiece"/> or
     /// <see cref="WritePiece"/> with that case's offset-independent masks and width as constants, and leaves every
@@ -21,6 +21,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// and behavior callbacks. The hot path allocates nothing except the audit events it records.
     /// Not thread-safe: one device's accesses are serialised by its caller.
     /// </remarks>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public abstract class FirewallCore : IConfigSpaceFirewall, IShadowAccess
     {
         private const int MaxPiecesPerAccess = 3;

@@ -1,10 +1,11 @@
-namespace VfioPolicy.AccessModel.Interpretation
+namespace VfioPolicy.AccessModel.Infrastructure
 {
     /// <summary>
     /// The seven shapes a single-piece access can have inside its dword: the whole dword, either aligned word, or one
     /// of the four bytes. A generated handler specialises its code per (block of masks, shape), and
     /// <see cref="DwordDispatch"/> maps each access to its case through <see cref="AccessKey"/>.
     /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public static class PieceShape
     {
         /// <summary>How many shapes there are.</summary>
