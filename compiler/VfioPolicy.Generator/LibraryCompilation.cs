@@ -47,6 +47,7 @@ namespace VfioPolicy.Generator
             }
 
             var models = new List<(string Path, PolicyModel Model)>();
+            var failed = new List<(string Path, string Name)>();
             var diagnostics = new List<DiagnosticData>();
             var seen = new HashSet<DiagnosticData>();
             foreach (PolicyText text in ordered)
@@ -66,11 +67,20 @@ namespace VfioPolicy.Generator
                 {
                     models.Add((text.CompilerPath, result.Model));
                 }
+                else if (result.Model == null && PolicyName(text) is string name)
+                {
+                    failed.Add((text.CompilerPath, name));
+                }
             }
 
-            IReadOnlyDictionary<string, string> classNames = HandlerEmitter.ClassNames(models.Select(m => new KeyValuePair<string, string>(m.Path, m.Model.Name)));
+            // Named together, so a policy's class name does not change when another one gains or loses an error.
+            IReadOnlyDictionary<string, string> classNames = HandlerEmitter.ClassNames(
+                models.Select(m => new KeyValuePair<string, string>(m.Path, m.Model.Name)).Concat(failed.Select(f => new KeyValuePair<string, string>(f.Path, f.Name))));
             var policies = models
                 .Select(m => new GeneratedPolicy(m.Path, HandlerEmitter.HintName(m.Path), classNames[m.Path], m.Model))
+                .ToEquatableArray();
+            var placeholders = failed
+                .Select(f => new FailedPolicy(f.Path, HandlerEmitter.HintName(f.Path), classNames[f.Path], f.Name))
                 .ToEquatableArray();
             var sorted = diagnostics
                 .OrderBy(d => d.Path, StringComparer.Ordinal)
@@ -78,8 +88,13 @@ namespace VfioPolicy.Generator
                 .ThenBy(d => d.Id, StringComparer.Ordinal)
                 .ThenBy(d => d.Message, StringComparer.Ordinal)
                 .ToEquatableArray();
-            return new CompiledLibrary(policies, sorted);
+            return new CompiledLibrary(policies, sorted, placeholders);
         }
+
+        // The name on a complete policy's `policy` line, when the file parses far enough to have one.
+        private static string? PolicyName(PolicyText text)
+            => VfioPolicy.Grammar.Parsing.PolicyParser.Parse(new VfioPolicy.Grammar.Text.SourceFile(text.CompilerPath, text.Text))
+                .File?.Statements.OfType<VfioPolicy.Grammar.Syntax.PolicyStatement>().FirstOrDefault()?.Name.Value;
 
         private static DiagnosticData ToData(Diagnostic diagnostic, Dictionary<string, string> fullPaths)
         {

@@ -35,5 +35,8 @@ namespace VfioPolicy.Generator
         int EndColumn);
 
     /// <summary>The whole library compiled: the policies to generate and every diagnostic, each once.</summary>
-    internal sealed record CompiledLibrary(EquatableArray<GeneratedPolicy> Policies, EquatableArray<DiagnosticData> Diagnostics);
+    internal sealed record CompiledLibrary(EquatableArray<GeneratedPolicy> Policies, EquatableArray<DiagnosticData> Diagnostics, EquatableArray<FailedPolicy> Failed);
+
+    /// <summary>A complete policy with errors: its class is generated as a placeholder (see <c>HandlerEmitter.EmitPlaceholder</c>).</summary>
+    internal sealed record FailedPolicy(string CompilerPath, string HintName, string ClassName, string PolicyName);
 }

@@ -62,6 +62,13 @@ namespace VfioPolicy.Generator
                 output.AddSource(policy.HintName, text);
             });
 
+            IncrementalValuesProvider<FailedPolicy> failed = library
+                .SelectMany((compiled, _) => compiled.Failed)
+                .WithTrackingName(TrackingNames.Placeholders);
+
+            context.RegisterSourceOutput(failed, static (output, policy) =>
+                output.AddSource(policy.HintName, HandlerEmitter.EmitPlaceholder(policy.PolicyName, policy.CompilerPath, policy.ClassName)));
+
             context.RegisterSourceOutput(diagnostics, static (output, all) =>
             {
                 foreach (DiagnosticData diagnostic in all)
@@ -85,6 +92,9 @@ namespace VfioPolicy.Generator
 
             /// <summary>Each complete policy to generate.</summary>
             public const string Policies = "Policies";
+
+            /// <summary>Each complete policy with errors, generated as a placeholder class.</summary>
+            public const string Placeholders = "Placeholders";
 
             /// <summary>Every diagnostic of the library, each once.</summary>
             public const string Diagnostics = "Diagnostics";

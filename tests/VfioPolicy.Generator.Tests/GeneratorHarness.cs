@@ -48,11 +48,14 @@ namespace VfioPolicy.Generator.Tests
             return paths.Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToArray();
         });
 
-        public static GeneratorRun Run(params (string Path, string Text)[] files)
+        public static GeneratorRun Run(params (string Path, string Text)[] files) => RunWithCode(Array.Empty<string>(), files);
+
+        /// <summary>As <see cref="Run"/>, in a compilation that also holds the application code <paramref name="csharp"/>.</summary>
+        public static GeneratorRun RunWithCode(string[] csharp, params (string Path, string Text)[] files)
         {
             var compilation = CSharpCompilation.Create(
                 "GeneratedPolicies",
-                Array.Empty<SyntaxTree>(),
+                csharp.Select(code => CSharpSyntaxTree.ParseText(code, new CSharpParseOptions(LanguageVersion.Latest))),
                 References.Value,
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
             GeneratorDriver driver = CSharpGeneratorDriver.Create(

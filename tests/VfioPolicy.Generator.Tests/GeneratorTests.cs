@@ -78,6 +78,23 @@ namespace VfioPolicy.Generator.Tests
         }
 
         [Fact]
+        public void An_application_naming_the_class_of_a_policy_with_errors_gets_the_policy_s_errors_and_no_CSharp_error()
+        {
+            string text = Tiny("\"my nic\"") + "header {\n  register NO_SUCH_REGISTER passthrough ro\n}\n";
+            const string App = "public static class App\n{\n    public static string Describe() => VfioPolicy.Generated.MyNicPolicy.PolicyName + new VfioPolicy.Generated.MyNicPolicy().Name;\n}\n";
+
+            GeneratorRun run = GeneratorHarness.RunWithCode(new[] { App }, ("/src/policies/nic.vfiopolicy", text));
+
+            Assert.Equal(new[] { "VP0102" }, run.GeneratorDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Id));
+            Assert.Empty(run.CompilationDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(d => d.ToString()));
+            (string _, string placeholder) = Assert.Single(run.Sources);
+            Assert.Contains("public sealed class MyNicPolicy", placeholder, StringComparison.Ordinal);
+            Assert.Contains("public const string PolicyName = \"my nic\";", placeholder, StringComparison.Ordinal);
+            // Never registered: the registry cannot hand out a policy that did not compile.
+            Assert.DoesNotContain("ModuleInitializer", placeholder, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void A_policy_error_is_a_build_error_at_its_file_line_and_column()
         {
             string text = Tiny("\"broken\"") + "header {\n  register NO_SUCH_REGISTER passthrough ro\n}\n";
@@ -91,7 +108,8 @@ namespace VfioPolicy.Generator.Tests
             Assert.Equal(12, span.StartLinePosition.Character + 1);
             Assert.Equal(text.IndexOf("NO_SUCH_REGISTER", StringComparison.Ordinal), error.Location.SourceSpan.Start);
             Assert.Contains("NO_SUCH_REGISTER", error.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
-            Assert.Empty(run.Sources);
+            (string hint, string placeholder) = Assert.Single(run.Sources);
+            Assert.Contains("has errors", placeholder, StringComparison.Ordinal);
 
             // No link to a web site the project does not have; the help is the ID's anchor on the diagnostics page.
             Assert.True(string.IsNullOrEmpty(error.Descriptor.HelpLinkUri), error.Descriptor.HelpLinkUri);
