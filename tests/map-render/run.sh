@@ -1,7 +1,8 @@
 #!/bin/sh
 # Renders `vfio-policy map --format html` in headless Chromium and checks the screenshot is the expected grid: pixel
 # colours at known cells (passthrough, virtualized, denied, hidden, a mixed byte's two triangles, a capability
-# boundary). Installs Debian's chromium when it is missing (needs root, as on CI).
+# boundary) and the folded bar standing for the uniform rows. Installs Debian's chromium when it is missing (needs
+# root, as on CI).
 #
 #   tests/map-render/run.sh                    # from the repository root; builds the CLI with `dotnet run`
 #   VFIOPOLICY_CLI="dotnet path/to/vfio-policy.dll" tests/map-render/run.sh   # use a CLI built elsewhere
@@ -30,28 +31,43 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 edu=tests/corpus/qemu/vm2_08-03.0_1234-11e8.xxxx.txt
 
-shoot() { # POLICY NAME: renders the policy's map of the edu device to $work/NAME.png
-  $cli map --policy "$1" --device "$edu" --format html >"$work/$2.html"
+render() { # NAME WIDTH: screenshots $work/NAME.html to $work/NAME.png in a window WIDTH px wide
   chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
-    --disable-component-update --disable-sync --user-data-dir="$work/profile-$2" --force-device-scale-factor=1 \
-    --hide-scrollbars --window-size=1100,500 --screenshot="$work/$2.png" "file://$work/$2.html" >"$work/$2.log" 2>&1 || {
-      cat "$work/$2.log" >&2
+    --disable-component-update --disable-sync --user-data-dir="$work/profile-$1" --force-device-scale-factor=1 \
+    --hide-scrollbars --window-size="$2,700" --screenshot="$work/$1.png" "file://$work/$1.html" >"$work/$1.log" 2>&1 || {
+      cat "$work/$1.log" >&2
       exit 1
     }
 }
 
-# The grid's geometry (cli/VfioPolicy.Cli/Rendering/HtmlMapGrid.cs): 16 cells a row of 32x24 px from (56,48).
+shoot() { # POLICY NAME: renders the policy's map of the edu device to $work/NAME.png
+  $cli map --policy "$1" --device "$edu" --format html >"$work/$2.html"
+  render "$2" 1100
+}
+
+# The grid's geometry (cli/VfioPolicy.Cli/Rendering/HtmlMapGrid.cs): 16 cells a row of 32x24 px from x 56; drawn row
+# i (a fold counts as one) has a 12 px label row at y 48 + 36 i and its cells 12 px below; a diff's second grid is
+# 592 px right of the first. On edu the rows 0x00..0x40 are drawn as they are (every one has a named register), so
+# drawn row = offset / 16 there; 0x50..0xff is one uniform run of gap bytes, folded into drawn row 5.
+cell_x() { echo "$((${2:-0} * 592 + 56 + ($1 % 16) * 32))"; }  # OFFSET [PANEL]
+cell_y() { echo "$((48 + ($1 / 16) * 36 + 12))"; }              # OFFSET
 # Points 6 px inside a cell's upper-left and lower-right corners miss the borders and the centred hex text.
-upper_left() { echo "$((56 + ($1 % 16) * 32 + 6)),$((48 + ($1 / 16) * 24 + 6))"; }
-lower_right() { echo "$((56 + ($1 % 16) * 32 + 26)),$((48 + ($1 / 16) * 24 + 18))"; }
+upper_left() { echo "$(($(cell_x "$1" "${2:-0}") + 6)),$(($(cell_y "$1") + 6))"; }
+lower_right() { echo "$(($(cell_x "$1" "${2:-0}") + 26)),$(($(cell_y "$1") + 18))"; }
 both() { echo "$(upper_left "$1")=$2 $(lower_right "$1")=$2"; }
+# The fold of 0x50..0xff on drawn row 5: filled in its class colour where an unfolded row has the white 1 px border
+# between cells 0x5e and 0x5f, and nothing (white) where drawn row 6 would be.
+fold_y=$((48 + 5 * 36 + 12 + 12))
+after_fold_y=$((48 + 6 * 36 + 12 + 12))
+folded() { echo "$((${2:-0} * 592 + 56 + 15 * 32)),$fold_y=$1 $((${2:-0} * 592 + 56 + 15 * 32 + 24)),$fold_y=$1 $((${2:-0} * 592 + 100)),$after_fold_y=#ffffff"; }  # COLOUR [PANEL]
 
 passthrough='#43a047' virtualized='#1e88e5' denied='#e53935' hidden='#9e9e9e'
 
 shoot policies/strict.vfiopolicy strict
 # strict on edu: VENDOR_ID passthrough; COMMAND's low byte mixed (4 denied bits, 3 virtualized, 1 passthrough: red over
-# blue); BIST denied; BAR 0 virtualized; INTERRUPT_LINE virtualized, INTERRUPT_PIN passthrough; 0x50 is a gap byte
-# (denied); MSI's ID at 0x40 is a chain link (virtualized) and its top edge is the header/capability boundary.
+# blue); BIST denied; BAR 0 virtualized; INTERRUPT_LINE virtualized, INTERRUPT_PIN passthrough; 0x50..0xff are gap
+# bytes (denied), folded; MSI's ID at 0x40 is a chain link (virtualized) and its top edge is the header/capability
+# boundary.
 # shellcheck disable=SC2046  # the point lists are meant to split into arguments
 python3 "$here/check_pixels.py" "$work/strict.png" \
   $(both 0x00 "$passthrough") \
@@ -59,9 +75,9 @@ python3 "$here/check_pixels.py" "$work/strict.png" \
   $(both 0x0f "$denied") \
   $(both 0x10 "$virtualized") \
   $(both 0x3c "$virtualized") $(both 0x3d "$passthrough") \
-  $(both 0x50 "$denied") \
+  $(folded "$denied") \
   $(both 0x40 "$virtualized") \
-  "$((56 + 16)),$((48 + 4 * 24 + 1))=#000000"
+  "$((56 + 16)),$(($(cell_y 0x40) + 1))=#000000"
 
 shoot tests/map-render/edu-hidden-msi.vfiopolicy hidden
 python3 "$here/check_pixels.py" "$work/hidden.png" $(both 0x44 "$hidden") $(both 0x00 "$passthrough")
