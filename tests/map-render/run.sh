@@ -1,7 +1,8 @@
 #!/bin/sh
-# Renders `vfio-policy map --format html` in headless Chromium and checks the screenshot is the expected grid: pixel
-# colours at known cells (passthrough, virtualized, denied, hidden, a mixed byte's two triangles, a capability
-# boundary) and the folded bar standing for the uniform rows. Installs Debian's chromium when it is missing (needs
+# Renders `vfio-policy map --format html` and `vfio-policy diff --format html` in headless Chromium and checks the
+# screenshots are the expected grids: pixel colours at known cells (passthrough, virtualized, denied, hidden, a mixed
+# byte's two triangles, a capability boundary), the folded bar standing for the uniform rows, and in the diff's old
+# and new grids the outlines of a widened and a narrowed byte. Installs Debian's chromium when it is missing (needs
 # root, as on CI).
 #
 #   tests/map-render/run.sh                    # from the repository root; builds the CLI with `dotnet run`
@@ -55,6 +56,9 @@ cell_y() { echo "$((48 + ($1 / 16) * 36 + 12))"; }              # OFFSET
 upper_left() { echo "$(($(cell_x "$1" "${2:-0}") + 6)),$(($(cell_y "$1") + 6))"; }
 lower_right() { echo "$(($(cell_x "$1" "${2:-0}") + 26)),$(($(cell_y "$1") + 18))"; }
 both() { echo "$(upper_left "$1")=$2 $(lower_right "$1")=$2"; }
+# The 4 px outline of a changed byte: 2 px inside its left edge, at mid height; and its fill just inside the outline.
+outline() { echo "$(($(cell_x "$1" "$2") + 2)),$(($(cell_y "$1") + 12))=$3"; }        # OFFSET PANEL COLOUR
+inside() { echo "$(($(cell_x "$1" "$2") + 7)),$(($(cell_y "$1") + 5))=$3"; }          # OFFSET PANEL COLOUR
 # The fold of 0x50..0xff on drawn row 5: filled in its class colour where an unfolded row has the white 1 px border
 # between cells 0x5e and 0x5f, and nothing (white) where drawn row 6 would be.
 fold_y=$((48 + 5 * 36 + 12 + 12))
@@ -62,6 +66,7 @@ after_fold_y=$((48 + 6 * 36 + 12 + 12))
 folded() { echo "$((${2:-0} * 592 + 56 + 15 * 32)),$fold_y=$1 $((${2:-0} * 592 + 56 + 15 * 32 + 24)),$fold_y=$1 $((${2:-0} * 592 + 100)),$after_fold_y=#ffffff"; }  # COLOUR [PANEL]
 
 passthrough='#43a047' virtualized='#1e88e5' denied='#e53935' hidden='#9e9e9e'
+widening='#d500f9' narrowing='#00e5ff'
 
 shoot policies/strict.vfiopolicy strict
 # strict on edu: VENDOR_ID passthrough; COMMAND's low byte mixed (4 denied bits, 3 virtualized, 1 passthrough: red over
@@ -81,6 +86,19 @@ python3 "$here/check_pixels.py" "$work/strict.png" \
 
 shoot tests/map-render/edu-hidden-msi.vfiopolicy hidden
 python3 "$here/check_pixels.py" "$work/hidden.png" $(both 0x44 "$hidden") $(both 0x00 "$passthrough")
+
+# diff strict -> edu-opened on edu: BIST (0x0f) widens from denied to passthrough, LATENCY_TIMER (0x0d) narrows from
+# virtualized to denied; both grids outline both bytes, each filled in its side's colour; HEADER_TYPE (0x0e) between
+# them is unchanged and has no outline; the gap still folds.
+$cli diff policies/strict.vfiopolicy tests/map-render/edu-opened.vfiopolicy --device "$edu" --format html >"$work/diff.html" || [ $? = 1 ]
+render diff 1650
+python3 "$here/check_pixels.py" "$work/diff.png" \
+  "$(outline 0x0f 0 "$widening")" "$(inside 0x0f 0 "$denied")" \
+  "$(outline 0x0f 1 "$widening")" "$(inside 0x0f 1 "$passthrough")" \
+  "$(outline 0x0d 0 "$narrowing")" "$(inside 0x0d 0 "$virtualized")" \
+  "$(outline 0x0d 1 "$narrowing")" "$(inside 0x0d 1 "$denied")" \
+  "$(outline 0x0e 0 "$passthrough")" "$(outline 0x0e 1 "$passthrough")" \
+  $(folded "$denied" 0) $(folded "$denied" 1)
 
 finished=$(date +%s)
 echo "map-render: passed (chromium install $((installed - started)) s, render and check $((finished - installed)) s)"
