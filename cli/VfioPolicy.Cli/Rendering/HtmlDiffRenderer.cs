@@ -30,9 +30,10 @@ namespace VfioPolicy.Cli.Rendering
             foreach (BoundDiff bound in diffs)
             {
                 PolicyDiff diff = bound.Diff;
-                string heading = diff.Title + ": " + DiffSummary.Describe(new[] { diff }) + ", on " + device.Title;
+                string heading = diff.Title + ": " + DiffSummary.Describe(new[] { diff });
                 if (bound.Before != null && bound.After != null && diff.Device != null)
                 {
+                    heading += ", on " + device.Title;
                     var panels = new[]
                     {
                         HtmlMapGrid.Panel("old: " + diff.OldLabel, bound.Before, device.Image.Bytes, context),
@@ -42,6 +43,7 @@ namespace VfioPolicy.Cli.Rendering
                 }
                 else
                 {
+                    // An added or removed policy has one side only: nothing to compare on the device, so no grids.
                     html.Append("<h1 style=\"position:static;margin:8px\">").Append(HtmlMapRenderer.Encode(heading)).Append("</h1>\n");
                 }
 

@@ -67,7 +67,7 @@ namespace VfioPolicy.Cli.Rendering
             html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
             html.Append("<title>").Append(Encode(title)).Append("</title>\n<style>\n");
             html.Append("body{margin:0;background:#fff;font-family:monospace;color:#000}\n");
-            html.Append(".g{position:relative;overflow:hidden}\n");
+            html.Append(".g{position:relative}\n");
             html.Append("h1{position:absolute;left:8px;top:4px;margin:0;font-size:13px;font-weight:normal;white-space:nowrap}\n");
             html.Append("h2{position:absolute;margin:0;font-size:12px;font-weight:bold;white-space:nowrap}\n");
             html.Append(".c{position:absolute;box-sizing:border-box;width:").Append(Px(HtmlMapGrid.CellWidth)).Append(";height:").Append(Px(HtmlMapGrid.CellHeight))
