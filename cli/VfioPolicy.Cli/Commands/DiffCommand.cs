@@ -8,6 +8,7 @@ using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.Cli.Git;
 using VfioPolicy.Cli.Infrastructure;
+using VfioPolicy.Cli.Rendering;
 using VfioPolicy.Compiler;
 using VfioPolicy.Compiler.Diff;
 using VfioPolicy.Compiler.Sources;
@@ -35,8 +36,13 @@ namespace VfioPolicy.Cli.Commands
             };
             var external = new Option<bool>("--git-external-diff") { Description = "Run as git's external diff driver: PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE; includes resolve in the work tree; exit 0 unless an error" };
             var git = new Option<bool>("--git") { Description = "Compare every policy that changed between revisions BASE and HEAD (the work tree when HEAD is omitted)" };
-            var format = new Option<string>("--format", "-f") { Description = "Output format", DefaultValueFactory = _ => "text", HelpName = "text|markdown|json" };
-            format.AcceptOnlyFromAmong("text", "markdown", "json");
+            var format = new Option<string>("--format", "-f")
+            {
+                Description = "Output format: text, markdown, json, or html (a self-contained page: old and new byte grids of the --device side by side, changed bytes outlined, the entries below)",
+                DefaultValueFactory = _ => "text",
+                HelpName = "text|markdown|json|html",
+            };
+            format.AcceptOnlyFromAmong("text", "markdown", "json", "html");
             var color = new Option<string>("--color") { Description = "Colour text output (auto: only on a terminal, and not when NO_COLOR is set)", DefaultValueFactory = _ => "auto", HelpName = "auto|always|never" };
             color.AcceptOnlyFromAmong("auto", "always", "never");
             var failOn = new Option<string?>("--fail-on") { Description = "Exit 3 when some change widens the consumer's reach", HelpName = "widening" };
@@ -68,8 +74,19 @@ namespace VfioPolicy.Cli.Commands
                     throw new CommandFailedException("--slot needs --device");
                 }
 
+                // The page is a picture of bytes, so it needs the bytes: a policy alone has no offsets for its capabilities.
+                if (options.Format == "html" && options.Device == null)
+                {
+                    throw new CommandFailedException("--format html draws both policies on a device: give --device DUMP (e.g. policies/dumps/qemu-edu.lspci-xxx.txt)");
+                }
+
                 if (parseResult.GetValue(external))
                 {
+                    if (options.Format == "html")
+                    {
+                        throw new CommandFailedException("--format html is not for --git-external-diff (git shows a driver's output as text); run vfio-policy diff --git BASE --device DUMP --format html");
+                    }
+
                     return RunExternal(context, arguments, options);
                 }
 
@@ -102,7 +119,7 @@ namespace VfioPolicy.Cli.Commands
 
             PolicyDiff diff = PolicyDiffer.Compare(before, after, oldSide.Label, newSide.Label);
             LoadedDevice? loaded = options.Device == null ? null : DeviceLoader.Load(context, options.Device, options.Slot);
-            return Report(context, new[] { WithDevice(context, diff, before, after, loaded) }, options, errors);
+            return Report(context, new[] { WithDevice(context, diff, before, after, loaded) }, options, errors, loaded);
         }
 
         // git runs the driver with PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE, from the repository's top;
@@ -126,21 +143,21 @@ namespace VfioPolicy.Cli.Commands
 
             PolicyModel? before = CompileAs(context, path, arguments[1], "a/" + path, errors);
             PolicyModel? after = CompileAs(context, path, arguments[4], "b/" + path, errors);
-            var diffs = new List<PolicyDiff>();
+            var diffs = new List<BoundDiff>();
             if (before != null && after != null)
             {
-                diffs.Add(PolicyDiffer.Compare(before, after, "a/" + path, "b/" + path));
+                diffs.Add(new BoundDiff(PolicyDiffer.Compare(before, after, "a/" + path, "b/" + path), null, null));
             }
             else if (after != null && IsAbsent(arguments[1]))
             {
-                diffs.Add(PolicyDiffer.Added(after, "b/" + path));
+                diffs.Add(new BoundDiff(PolicyDiffer.Added(after, "b/" + path), null, null));
             }
             else if (before != null && IsAbsent(arguments[4]))
             {
-                diffs.Add(PolicyDiffer.Removed(before, "a/" + path));
+                diffs.Add(new BoundDiff(PolicyDiffer.Removed(before, "a/" + path), null, null));
             }
 
-            int exit = Report(context, diffs, options with { FailOnWidening = false }, errors);
+            int exit = Report(context, diffs, options with { FailOnWidening = false }, errors, loaded: null);
 
             // git stops at a driver that exits non-zero, so only errors do.
             return exit == ExitCodes.BadInput ? exit : ExitCodes.Success;
@@ -178,7 +195,7 @@ namespace VfioPolicy.Cli.Commands
             string baseLabel = baseRevision;
             string headLabel = headRevision ?? "work tree";
             var errors = new ErrorLog(context);
-            var diffs = new List<PolicyDiff>();
+            var diffs = new List<BoundDiff>();
             foreach (string path in headFiles.Union(baseFiles.Where(p => !renamedAway.Contains(p))).OrderBy(p => p, StringComparer.Ordinal))
             {
                 string oldPath = renamedFrom.TryGetValue(path, out string? from) ? from : path;
@@ -207,11 +224,11 @@ namespace VfioPolicy.Cli.Commands
                 }
                 else if (after != null)
                 {
-                    diffs.Add(PolicyDiffer.Added(after, newLabel));
+                    diffs.Add(new BoundDiff(PolicyDiffer.Added(after, newLabel), null, null));
                 }
                 else if (before != null)
                 {
-                    diffs.Add(PolicyDiffer.Removed(before, oldLabel));
+                    diffs.Add(new BoundDiff(PolicyDiffer.Removed(before, oldLabel), null, null));
                 }
             }
 
@@ -221,30 +238,33 @@ namespace VfioPolicy.Cli.Commands
                 DiffSummary.Plural(diffs.Count, "policy"),
                 baseLabel,
                 headLabel));
-            return Report(context, diffs, options, errors);
+            return Report(context, diffs, options, errors, loaded);
         }
 
         private static bool Touches(CompilationResult? result, HashSet<string> changedPaths)
             => result != null && result.Files.Any(changedPaths.Contains);
 
-        private static PolicyDiff WithDevice(CliContext context, PolicyDiff diff, PolicyModel before, PolicyModel after, LoadedDevice? loaded)
+        // Both bindings are kept with the diff: the html page draws them.
+        private static BoundDiff WithDevice(CliContext context, PolicyDiff diff, PolicyModel before, PolicyModel after, LoadedDevice? loaded)
         {
             if (loaded == null)
             {
-                return diff;
+                return new BoundDiff(diff, null, null);
             }
 
             BoundConfigSpace oldBound = PolicyLoader.Bind(context, before, loaded);
             BoundConfigSpace newBound = PolicyLoader.Bind(context, after, loaded);
-            return diff with { Device = DeviceDiffer.Compare(oldBound, newBound, loaded.Title) };
+            return new BoundDiff(diff with { Device = DeviceDiffer.Compare(oldBound, newBound, loaded.Title) }, oldBound, newBound);
         }
 
-        private static int Report(CliContext context, IReadOnlyList<PolicyDiff> diffs, DiffOptions options, ErrorLog errors)
+        private static int Report(CliContext context, IReadOnlyList<BoundDiff> bound, DiffOptions options, ErrorLog errors, LoadedDevice? loaded)
         {
+            IReadOnlyList<PolicyDiff> diffs = bound.Select(b => b.Diff).ToList();
             string output = options.Format switch
             {
                 "markdown" => DiffMarkdownRenderer.Render(diffs),
                 "json" => DiffJsonRenderer.Render(diffs),
+                "html" when loaded != null => HtmlDiffRenderer.Render(bound, loaded, context),
                 _ => DiffTextRenderer.Render(diffs, options.Color),
             };
             context.Output.Write(output);

@@ -18,7 +18,21 @@ namespace VfioPolicy.Cli.Rendering
     public static class OwnershipMap
     {
         /// <summary>A labelled range of config space: a register, or a run of bytes with identical masks and owners.</summary>
-        private sealed record Segment(int Offset, int Length, string Area, string Label, bool IsRegister);
+        /// <param name="Offset">The first byte.</param>
+        /// <param name="Length">How many bytes.</param>
+        /// <param name="Area">The heading it is listed under (header, a capability, gap).</param>
+        /// <param name="Label">The name the table prints.</param>
+        /// <param name="IsRegister">True for a register, false for a run of unclaimed bytes.</param>
+        /// <param name="Name">The register's own name (<c>FLAGS</c>, where <see cref="Label"/> says <c>MSI@0x50 FLAGS</c>); for a run, its label.</param>
+        private sealed record Segment(int Offset, int Length, string Area, string Label, bool IsRegister, string Name);
+
+        /// <summary>
+        /// The registers of the bound device as the text map lays them out (catalogue registers, the policy's own, and
+        /// a capability's ID/NEXT or extended HEADER), each with its full label and its own name; the pictures label
+        /// bytes with these, so the grid and the table name the same registers.
+        /// </summary>
+        internal static IReadOnlyList<(int Offset, int Length, string Label, string Name)> Registers(BoundConfigSpace bound, byte[] config)
+            => Layout(bound, config).Where(s => s.IsRegister).Select(s => (s.Offset, s.Length, s.Label, s.Name)).ToList();
 
         /// <summary>
         /// <c>vfiopolicy.map/1</c>: the device and the policy, then <c>"bytes":[{"offset","register","virt","write","rule"},…]</c>,
@@ -222,7 +236,7 @@ namespace VfioPolicy.Cli.Rendering
             var bodies = new string[size];
             var segments = new List<Segment>();
 
-            void Claim(int offset, int width, string area, string label)
+            void Claim(int offset, int width, string area, string label, string name)
             {
                 if (offset < 0 || offset + width > size || Enumerable.Range(offset, width).Any(i => claimed[i]))
                 {
@@ -234,7 +248,7 @@ namespace VfioPolicy.Cli.Rendering
                     claimed[i] = true;
                 }
 
-                segments.Add(new Segment(offset, width, area, label, IsRegister: true));
+                segments.Add(new Segment(offset, width, area, label, IsRegister: true, name));
             }
 
             const string HeaderArea = "header";
@@ -246,12 +260,12 @@ namespace VfioPolicy.Cli.Rendering
 
             foreach (RegisterInfo register in RegisterCatalog.Header.Registers)
             {
-                Claim(register.Offset, register.Width, HeaderArea, register.Name);
+                Claim(register.Offset, register.Width, HeaderArea, register.Name, register.Name);
             }
 
             foreach (RegisterModel register in bound.Model.Header)
             {
-                Claim(register.Offset, register.Width, HeaderArea, register.Name);
+                Claim(register.Offset, register.Width, HeaderArea, register.Name, register.Name);
             }
 
             foreach (BoundCapability capability in bound.Capabilities.Where(c => c.Bound))
@@ -272,12 +286,12 @@ namespace VfioPolicy.Cli.Rendering
 
                 if (capability.Info.Extended)
                 {
-                    Claim(start, 4, area, name + " HEADER");
+                    Claim(start, 4, area, name + " HEADER", "HEADER");
                 }
                 else
                 {
-                    Claim(start, 1, area, name + " ID");
-                    Claim(start + 1, 1, area, name + " NEXT");
+                    Claim(start, 1, area, name + " ID", "ID");
+                    Claim(start + 1, 1, area, name + " NEXT", "NEXT");
                 }
 
                 IEnumerable<(string Name, int Offset, int Width, IReadOnlyList<RegisterCondition> Conditions)> registers =
@@ -290,14 +304,14 @@ namespace VfioPolicy.Cli.Rendering
                 {
                     if (register.Offset < capability.Info.Length && register.Conditions.All(c => c.Holds(config, start)))
                     {
-                        Claim(start + register.Offset, register.Width, area, name + " " + register.Name);
+                        Claim(start + register.Offset, register.Width, area, name + " " + register.Name, register.Name);
                     }
                 }
             }
 
             foreach (RegisterModel register in bound.Model.DeviceSpecific)
             {
-                Claim(register.Offset, register.Width, "device-specific", register.Name);
+                Claim(register.Offset, register.Width, "device-specific", register.Name, register.Name);
             }
 
             // Whatever no register claimed: runs of bytes in the same area with identical masks and owners.
@@ -317,7 +331,7 @@ namespace VfioPolicy.Cli.Rendering
                     end++;
                 }
 
-                segments.Add(new Segment(offset, end - offset, area, label, IsRegister: false));
+                segments.Add(new Segment(offset, end - offset, area, label, IsRegister: false, label));
                 offset = end;
             }
 

@@ -25,6 +25,7 @@ namespace VfioPolicy.Cli.Tests.Diff
             ("diff-device-text", new[] { "diff", Old, New, "--device", E1000e }),
             ("diff-device-markdown", new[] { "diff", Old, New, "--device", E1000e, "--format", "markdown" }),
             ("diff-device-json", new[] { "diff", Old, New, "--device", E1000e, "--format", "json" }),
+            ("diff-device-html", new[] { "diff", Old, New, "--device", E1000e, "--format", "html" }),
             ("diff-color-always", new[] { "diff", Old, New, "--color", "always" }),
             ("diff-no-change", new[] { "diff", Old, Reformatted }),
             ("diff-no-change-markdown", new[] { "diff", Old, Reformatted, "--format", "markdown" }),
