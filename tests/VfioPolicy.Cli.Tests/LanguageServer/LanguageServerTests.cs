@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
+using VfioPolicy.Testing;
 using Xunit;
 
 namespace VfioPolicy.Cli.Tests.LanguageServer
@@ -141,6 +142,27 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
 
             // Outside any register: nothing.
             Assert.Equal(JsonValueKind.Null, (await client.AtAsync("textDocument/hover", deviceUri, 1, 3)).ValueKind);
+            Assert.Equal(0, await client.ShutdownAsync());
+        }
+
+        [Fact]
+        public async Task Hover_with_a_configured_device_adds_its_bits_and_a_trial_write()
+        {
+            string dump = Path.Combine(RepositoryPaths.Root, "policies", "dumps", "qemu-edu.lspci-xxx.txt");
+            await using LspClient client = LspClient.InProcess(root);
+            await client.InitializeAsync(root, new { device = dump });
+            await client.OpenAsync(deviceUri, Device);
+            await client.DiagnosticsAsync(deviceUri);
+
+            string text = (await client.AtAsync("textDocument/hover", deviceUri, 6, 13)).GetProperty("contents").GetProperty("value").GetString()!;
+            Assert.Contains("read: the hardware holds 0x", text);
+            Assert.Contains("bit 2: passthrough rw", text);
+
+            // Configured away again: the explanation without a device.
+            await client.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { vfiopolicy = new { device = (string?)null } } });
+            text = (await client.AtAsync("textDocument/hover", deviceUri, 6, 13)).GetProperty("contents").GetProperty("value").GetString()!;
+            Assert.DoesNotContain("read: the hardware holds", text);
+            Assert.Contains("(no --device", text);
             Assert.Equal(0, await client.ShutdownAsync());
         }
 
