@@ -95,6 +95,36 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
             Assert.Equal(0, await client.ShutdownAsync());
         }
 
+        [Theory]
+        [InlineData("tests/VfioPolicy.Cli.Tests/Policies/bad/unknown-names.vfiopolicy")]
+        [InlineData("tests/VfioPolicy.Cli.Tests/Policies/bad/syntax-error.vfiopolicy")]
+        [InlineData("tests/VfioPolicy.Cli.Tests/Policies/bad/fragment.vfiopolicy")]
+        [InlineData("tests/VfioPolicy.Cli.Tests/Policies/good/duplicate-warning.vfiopolicy")]
+        public async Task Diagnostics_are_checks_lines_one_for_one(string relative)
+        {
+            // What check prints for the file, as (id, line, column, severity, message), against what the editor gets.
+            CliRun check = CliRunner.Run("check", relative);
+            var printed = check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => System.Text.RegularExpressions.Regex.Match(l, "^(?<path>.*)\\((?<line>\\d+),(?<col>\\d+)\\): (?<severity>error|warning|info) (?<id>VP\\d+): (?<message>.*)$"))
+                .Where(m => m.Success && m.Groups["path"].Value == relative)
+                .Select(m => (m.Groups["id"].Value, int.Parse(m.Groups["line"].Value) - 1, int.Parse(m.Groups["col"].Value) - 1, m.Groups["severity"].Value, m.Groups["message"].Value))
+                .ToArray();
+            Assert.NotEmpty(printed);
+
+            string path = Path.Combine(RepositoryPaths.Root, relative);
+            string uri = new Uri(path).AbsoluteUri;
+            await using LspClient client = LspClient.InProcess(RepositoryPaths.Root);
+            await client.InitializeAsync(RepositoryPaths.Root);
+            await client.OpenAsync(uri, File.ReadAllText(path));
+            var published = (await client.DiagnosticsAsync(uri)).EnumerateArray()
+                .Select(d => (d.GetProperty("code").GetString()!, d.GetProperty("range").GetProperty("start").GetProperty("line").GetInt32(),
+                    d.GetProperty("range").GetProperty("start").GetProperty("character").GetInt32(),
+                    d.GetProperty("severity").GetInt32() switch { 1 => "error", 2 => "warning", _ => "info" }, d.GetProperty("message").GetString()!))
+                .ToArray();
+            Assert.Equal(printed, published);
+            Assert.Equal(0, await client.ShutdownAsync());
+        }
+
         [Fact]
         public async Task Diagnostics_use_the_unsaved_text_of_an_open_base_and_show_its_errors_on_the_extends_line()
         {
