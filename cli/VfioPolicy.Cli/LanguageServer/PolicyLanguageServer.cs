@@ -64,7 +64,10 @@ namespace VfioPolicy.Cli.LanguageServer
         [JsonRpcMethod("initialize", UseSingleObjectParameterDeserialization = true)]
         internal JsonObject Initialize(JsonElement parameters)
         {
-            string? root = LspText.PathOf(LspText.String(parameters, "rootUri")) ?? LspText.String(parameters, "rootPath");
+            // rootUri, else the first workspace folder (clients that only send folders), else the deprecated rootPath.
+            JsonElement? folders = LspText.Member(parameters, "workspaceFolders");
+            string? firstFolder = folders is { ValueKind: JsonValueKind.Array } list && list.GetArrayLength() > 0 ? LspText.String(list[0], "uri") : null;
+            string? root = LspText.PathOf(LspText.String(parameters, "rootUri")) ?? LspText.PathOf(firstFolder) ?? LspText.String(parameters, "rootPath");
             if (root is not null && Directory.Exists(root))
             {
                 workspace = new PolicyWorkspace(root);

@@ -310,6 +310,18 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
         }
 
         [Fact]
+        public async Task A_client_that_names_only_workspace_folders_gets_paths_relative_to_the_first()
+        {
+            // Started elsewhere: only the workspace folder says where relative paths (and so messages) start.
+            await using LspClient client = LspClient.InProcess(Path.GetTempPath());
+            await client.RequestAsync("initialize", new { processId = (int?)null, rootUri = (string?)null, capabilities = new { }, workspaceFolders = new[] { new { uri = new Uri(root).AbsoluteUri, name = "policies" } } });
+            await client.OpenAsync(baseUri, Base.Replace("field MASTER deny", "field MASTER deny\n    field MASTER deny"));
+            JsonElement duplicate = Assert.Single((await client.DiagnosticsAsync(baseUri)).EnumerateArray(), d => d.GetProperty("code").GetString() == "VP0302");
+            Assert.Contains("(base.vfiopolicy:13)", duplicate.GetProperty("message").GetString());
+            Assert.Equal(0, await client.ShutdownAsync());
+        }
+
+        [Fact]
         public async Task The_real_process_speaks_lsp_over_stdio()
         {
             string dll = typeof(VfioPolicy.Cli.Cli).Assembly.Location;
