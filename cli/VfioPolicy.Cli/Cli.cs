@@ -75,6 +75,7 @@ namespace VfioPolicy.Cli
             root.Subcommands.Add(EmitCommand.Create(context));
             root.Subcommands.Add(AttachCommand.Create(context));
             root.Subcommands.Add(ServeCommand.Create(context));
+            root.Subcommands.Add(LspCommand.Create(context));
             root.SetAction(parseResult =>
             {
                 context.Error.WriteLine("error: no command given; try 'vfio-policy demo' or 'vfio-policy --help'");

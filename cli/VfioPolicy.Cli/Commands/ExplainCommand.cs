@@ -64,28 +64,41 @@ namespace VfioPolicy.Cli.Commands
             command.SetAction(parseResult =>
             {
                 CompilationResult compiled = Compile(context, parseResult.GetValue(policy)!);
-                PolicyModel model = compiled.Model!;
                 string? devicePath = parseResult.GetValue(device);
-                string spec = parseResult.GetValue(target)!;
-                bool json = parseResult.GetValue(format) == OutputFormat.Json;
-                if (devicePath == null)
+                LoadedDevice? loaded = null;
+                if (devicePath != null)
                 {
-                    Target resolved = ResolveWithoutDevice(model, spec);
-                    IReadOnlyList<BitExplanation> bits = RegisterExplainer.FromModel(model, compiled.Overrides, resolved.ModelCapability, resolved.Offset, resolved.Width);
-                    context.Output.Write(json ? RenderJson(context, model, resolved, null, bits, null) : RenderText(context, model, resolved, null, bits, null));
-                    return ExitCodes.Success;
+                    loaded = DeviceLoader.Load(context, devicePath, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
+                    PolicyLoader.RequireMatch(context, compiled.Model!, loaded, parseResult.GetValue(force));
                 }
 
-                LoadedDevice loaded = DeviceLoader.Load(context, devicePath, parseResult.GetValue(slot), parseResult.GetValue(physicalFunction));
-                PolicyLoader.RequireMatch(context, model, loaded, parseResult.GetValue(force));
-                BoundConfigSpace bound = PolicyLoader.Bind(context, model, loaded);
-                Target onDevice = ResolveOnDevice(bound, loaded.Image.Bytes, spec);
-                IReadOnlyList<BitExplanation> deviceBits = RegisterExplainer.FromBinding(bound, compiled.Overrides, onDevice.Offset, onDevice.Width);
-                AccessTrial trial = AccessTrial.Run(bound, loaded.Image.Bytes, onDevice.Offset, onDevice.Width);
-                context.Output.Write(json ? RenderJson(context, model, onDevice, loaded, deviceBits, trial) : RenderText(context, model, onDevice, loaded, deviceBits, trial));
+                context.Output.Write(Explain(context, compiled, loaded, parseResult.GetValue(target)!, parseResult.GetValue(format) == OutputFormat.Json));
                 return ExitCodes.Success;
             });
             return command;
+        }
+
+        /// <summary>
+        /// The explanation of <paramref name="spec"/> (a target as the verb takes it) under the compiled policy, with the
+        /// device's bits and an all-ones write trial when <paramref name="loaded"/> is given. Shared by the verb and the
+        /// language server's hover, so both say the same thing. Throws <see cref="CommandFailedException"/> for a target
+        /// that cannot be explained; <paramref name="compiled"/> must have a model.
+        /// </summary>
+        internal static string Explain(CliContext context, CompilationResult compiled, LoadedDevice? loaded, string spec, bool json)
+        {
+            PolicyModel model = compiled.Model ?? throw new CommandFailedException("the policy has no model to explain (it has errors or is a fragment)");
+            if (loaded == null)
+            {
+                Target resolved = ResolveWithoutDevice(model, spec);
+                IReadOnlyList<BitExplanation> bits = RegisterExplainer.FromModel(model, compiled.Overrides, resolved.ModelCapability, resolved.Offset, resolved.Width);
+                return json ? RenderJson(context, model, resolved, null, bits, null) : RenderText(context, model, resolved, null, bits, null);
+            }
+
+            BoundConfigSpace bound = PolicyLoader.Bind(context, model, loaded);
+            Target onDevice = ResolveOnDevice(bound, loaded.Image.Bytes, spec);
+            IReadOnlyList<BitExplanation> deviceBits = RegisterExplainer.FromBinding(bound, compiled.Overrides, onDevice.Offset, onDevice.Width);
+            AccessTrial trial = AccessTrial.Run(bound, loaded.Image.Bytes, onDevice.Offset, onDevice.Width);
+            return json ? RenderJson(context, model, onDevice, loaded, deviceBits, trial) : RenderText(context, model, onDevice, loaded, deviceBits, trial);
         }
 
         // Like PolicyLoader.Load, but explain needs the whole result: the overrides travel beside the model.

@@ -56,15 +56,14 @@ namespace VfioPolicy.Cli.Commands
             {
                 string display = context.Display(file);
                 string text = File.ReadAllText(file);
-                VfioPolicy.Grammar.Parsing.ParseResult parsed = PolicyParser.Parse(new SourceFile(file, text));
-                if (parsed.File == null || parsed.Diagnostics.Any(d => d.IsError))
+                string? formatted = Format(file, text, out IReadOnlyList<Diagnostic> syntaxErrors);
+                if (formatted == null)
                 {
-                    printer.Print(parsed.Diagnostics, context.Output);
+                    printer.Print(syntaxErrors, context.Output);
                     unparsable++;
                     continue;
                 }
 
-                string formatted = PolicyFormatter.Format(parsed.File);
                 if (string.Equals(formatted, text, StringComparison.Ordinal))
                 {
                     continue;
@@ -98,6 +97,17 @@ namespace VfioPolicy.Cli.Commands
                 checkOnly ? "would be reformatted" : "reformatted",
                 unparsable));
             return unparsable > 0 || (checkOnly && changed > 0) ? ExitCodes.Findings : ExitCodes.Success;
+        }
+
+        /// <summary>
+        /// The formatted text of <paramref name="text"/>, or null (with the parser's diagnostics) when it does not parse:
+        /// a file with syntax errors is never rewritten. The language server's formatting goes through here too.
+        /// </summary>
+        internal static string? Format(string path, string text, out IReadOnlyList<Diagnostic> diagnostics)
+        {
+            VfioPolicy.Grammar.Parsing.ParseResult parsed = PolicyParser.Parse(new SourceFile(path, text));
+            diagnostics = parsed.Diagnostics;
+            return parsed.File == null || parsed.Diagnostics.Any(d => d.IsError) ? null : PolicyFormatter.Format(parsed.File);
         }
 
         // A crash or a full disk mid-write must never leave half a policy behind: write beside it, then rename over it.

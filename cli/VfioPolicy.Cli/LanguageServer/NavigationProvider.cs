@@ -1,0 +1,73 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json.Nodes;
+using VfioPolicy.AccessModel.Model;
+using VfioPolicy.Compiler.Explaining;
+using VfioPolicy.Compiler.Sources;
+using VfioPolicy.Grammar.Syntax;
+
+namespace VfioPolicy.Cli.LanguageServer
+{
+    /// <summary>Go to definition (include and extends targets, the rules an override replaces) and whole-document formatting.</summary>
+    internal static class NavigationProvider
+    {
+        /// <summary>
+        /// On an <c>include</c>/<c>extends</c> line, the file it names; on a rule that overrides, every rule whose bits
+        /// it took, as the compiler's override table records them (so only once the policy compiles).
+        /// </summary>
+        public static JsonArray? Definition(PolicyWorkspace workspace, OpenDocument document, int offset, int line)
+        {
+            IncludeStatement? include = document.Syntax?.Statements.OfType<IncludeStatement>().FirstOrDefault(i => HoverProvider.Contains(i.Span, offset));
+            if (include is not null)
+            {
+                string target = workspace.Source.Resolve(document.Key, include.Path.Value);
+                if (!workspace.Source.TryRead(target, out _))
+                {
+                    return null;
+                }
+
+                return new JsonArray(LspText.Location(LspText.UriOf(workspace.Context.Resolve(target)), LspText.Range(0, 0, 0, 0)));
+            }
+
+            IReadOnlyList<RuleOverride> overrides = document.Compiled?.Overrides ?? Array.Empty<RuleOverride>();
+            var seen = new HashSet<(string, int)>();
+            var locations = new JsonArray();
+            foreach (RuleOverride entry in overrides.Where(o => o.Rule.Line == line + 1 && PolicyPaths.Normalize(o.Rule.Path) == document.Key))
+            {
+                RuleOrigin origin = entry.Overridden;
+                if (origin.Line <= 0 || !seen.Add((origin.Path, origin.Line)))
+                {
+                    continue;
+                }
+
+                int column = Math.Max(0, origin.Column - 1);
+                locations.Add(LspText.Location(LspText.UriOf(workspace.Context.Resolve(origin.Path)), LspText.Range(origin.Line - 1, column, origin.Line - 1, column)));
+            }
+
+            return locations.Count == 0 ? null : locations;
+        }
+
+        /// <summary>What <c>vfio-policy fmt</c> writes, as one edit over the whole document; nothing when it is already formatted or does not parse.</summary>
+        public static JsonArray Format(OpenDocument document)
+        {
+            string? formatted = Commands.FormatCommand.Format(document.AbsolutePath, document.Text, out _);
+            if (formatted is null)
+            {
+                return new JsonArray();
+            }
+
+            if (string.Equals(formatted, document.Text, StringComparison.Ordinal))
+            {
+                return new JsonArray();
+            }
+
+            (int endLine, int endCharacter) = LspText.ToPosition(document.Text, document.Text.Length);
+            return new JsonArray(new JsonObject
+            {
+                ["range"] = LspText.Range(0, 0, endLine, endCharacter),
+                ["newText"] = formatted,
+            });
+        }
+    }
+}
