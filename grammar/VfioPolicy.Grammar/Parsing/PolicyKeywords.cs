@@ -14,7 +14,7 @@ namespace VfioPolicy.Grammar.Parsing
         {
             "address", "any", "bar", "base", "behavior", "bit", "bits", "body", "capability", "class", "data", "default",
             "deny", "device", "device-specific", "extended-capability", "extends", "field", "header", "hide", "hw",
-            "hw-rw1c", "include", "init", "mask", "match", "mirror", "offset", "override", "passthrough", "policy",
+            "hw-rw1c", "include", "init", "library", "mask", "match", "mirror", "offset", "override", "passthrough", "policy",
             "register", "revision", "ro", "rw", "rw1c", "silent", "size", "subsystem", "subsystem-vendor", "u16", "u32",
             "u8", "vendor", "virtualize", "when", "write-hw",
         };
