@@ -312,7 +312,7 @@ namespace VfioPolicy.Cli.Commands
         private static string Describe(DefaultRule rule) => rule.Hide ? "hide body " + ActionSyntax.Format(rule.Action) : ActionSyntax.Format(rule.Action);
 
         /// <summary>What the action does to reads and writes, in words.</summary>
-        private static string Semantics(BitAction action, bool hardwareW1c)
+        private static string Semantics(BitAction action, bool hardwareW1c, int bits)
         {
             switch (action.Disposition)
             {
@@ -320,7 +320,7 @@ namespace VfioPolicy.Cli.Commands
                     return "reads the hardware; " + (action.Write == WriteSemantics.ReadOnly ? "writes are dropped" : "writes reach the hardware")
                         + (hardwareW1c ? " (hardware RW1C: a merge writes 0 there unless the consumer writes 1)" : string.Empty);
                 case Disposition.Virtualize:
-                    string start = action.Initial == InitialValueSource.Hardware ? "the hardware's value at open" : ActionSyntax.Hex(action.Value);
+                    string start = action.Initial == InitialValueSource.Hardware ? "the hardware's value at open" : ActionSyntax.Hex(action.Value, bits);
                     string write = action.Write switch
                     {
                         WriteSemantics.ReadWrite => "writes store in the shadow, never the hardware",
@@ -330,7 +330,7 @@ namespace VfioPolicy.Cli.Commands
                     };
                     return "reads the shadow (starts as " + start + "); " + write;
                 default:
-                    return "reads " + ActionSyntax.Hex(action.Value) + "; writes are dropped" + (action.Silent ? " silently" : " and audited");
+                    return "reads " + ActionSyntax.Hex(action.Value, bits) + "; writes are dropped" + (action.Silent ? " silently" : " and audited");
             }
         }
 
@@ -377,8 +377,8 @@ namespace VfioPolicy.Cli.Commands
 
             foreach (BitRun run in RegisterExplainer.Runs(bits))
             {
-                text.Append('\n').Append(Bits(run, target.Width * 8)).Append(": ").Append(ActionSyntax.Format(run.Action)).Append(run.HardwareWriteOneToClear ? " hw-rw1c" : string.Empty).Append('\n');
-                text.Append("  ").Append(Semantics(run.Action, run.HardwareWriteOneToClear)).Append('\n');
+                text.Append('\n').Append(Bits(run, target.Width * 8)).Append(": ").Append(ActionSyntax.Format(run.Action, run.HighBit - run.LowBit + 1)).Append(run.HardwareWriteOneToClear ? " hw-rw1c" : string.Empty).Append('\n');
+                text.Append("  ").Append(Semantics(run.Action, run.HardwareWriteOneToClear, run.HighBit - run.LowBit + 1)).Append('\n');
                 text.Append("  decided by ").Append(OwnerText(context, run.Owner, run.OwnerKind)).Append('\n');
                 foreach (RuleOrigin overridden in run.Overridden)
                 {
@@ -438,10 +438,10 @@ namespace VfioPolicy.Cli.Commands
                     json.WriteStartObject();
                     json.WriteNumber("low", run.LowBit);
                     json.WriteNumber("high", run.HighBit);
-                    json.WriteString("action", ActionSyntax.Format(run.Action));
+                    json.WriteString("action", ActionSyntax.Format(run.Action, run.HighBit - run.LowBit + 1));
                     json.WriteString("disposition", ActionSyntax.DispositionWord(run.Action.Disposition));
                     json.WriteBoolean("hwRw1c", run.HardwareWriteOneToClear);
-                    json.WriteString("semantics", Semantics(run.Action, run.HardwareWriteOneToClear));
+                    json.WriteString("semantics", Semantics(run.Action, run.HardwareWriteOneToClear, run.HighBit - run.LowBit + 1));
                     json.WriteString("rule", Location(context, run.Owner));
                     json.WriteString("ruleKind", run.OwnerKind.ToString());
                     json.WriteString("ruleText", run.Owner.Text.Trim());

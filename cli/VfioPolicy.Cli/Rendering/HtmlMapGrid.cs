@@ -367,7 +367,7 @@ namespace VfioPolicy.Cli.Rendering
                     : context.Display(run.Owner.Path) + ":" + run.Owner.Line.ToString(CultureInfo.InvariantCulture) + " " + run.Owner.Text.Trim();
                 string range = run.LowBit == run.HighBit ? "bit " + run.LowBit.ToString(CultureInfo.InvariantCulture)
                     : "bits " + run.LowBit.ToString(CultureInfo.InvariantCulture) + ".." + run.HighBit.ToString(CultureInfo.InvariantCulture);
-                lines.Add(range + ": " + ActionSyntax.Format(run.Action) + " (" + where + ")");
+                lines.Add(range + ": " + ActionSyntax.Format(run.Action, run.HighBit - run.LowBit + 1) + " (" + where + ")");
             }
 
             return string.Join("\n", lines);

@@ -180,7 +180,7 @@ namespace VfioPolicy.Compiler.Diff
     public static class DiffText
     {
         /// <summary>A value in policy syntax: decimal below 2, else lower-case hex.</summary>
-        public static string Number(uint value, int bits) => value < 2 ? value.ToString(CultureInfo.InvariantCulture) : "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+        public static string Number(uint value, int bits) => value < 2 ? value.ToString(CultureInfo.InvariantCulture) : Scaffolding.ActionSyntax.Hex(value, bits);
 
         /// <summary>Lower-case hex with a 0x prefix, at least two digits.</summary>
         public static string Hex(int value) => "0x" + value.ToString("x2", CultureInfo.InvariantCulture);

@@ -323,7 +323,7 @@ namespace VfioPolicy.Compiler.Scaffolding
                 : string.Empty;
             if (runs.Count == 1)
             {
-                Line(text, "#   register " + register.Name + when + " " + ActionSyntax.Format(runs[0].Action) + (runs[0].HardwareW1c ? " hw-rw1c" : string.Empty) + behavior);
+                Line(text, "#   register " + register.Name + when + " " + ActionSyntax.Format(runs[0].Action, bits) + (runs[0].HardwareW1c ? " hw-rw1c" : string.Empty) + behavior);
                 return;
             }
 
@@ -334,7 +334,7 @@ namespace VfioPolicy.Compiler.Scaffolding
                 string selector = field != null
                     ? "field " + field.Name
                     : low == high ? "bit " + low.ToString(CultureInfo.InvariantCulture) : "bits " + low.ToString(CultureInfo.InvariantCulture) + ".." + high.ToString(CultureInfo.InvariantCulture);
-                Line(text, "#     " + selector + " " + ActionSyntax.Format(action) + (hardwareW1c ? " hw-rw1c" : string.Empty));
+                Line(text, "#     " + selector + " " + ActionSyntax.Format(action, high - low + 1) + (hardwareW1c ? " hw-rw1c" : string.Empty));
             }
 
             Line(text, "#   }");

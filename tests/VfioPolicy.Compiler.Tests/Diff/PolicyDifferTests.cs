@@ -160,6 +160,16 @@ namespace VfioPolicy.Compiler.Tests.Diff
             Assert.Equal("deny 0xf", change.After);
         }
 
+        [Theory]
+        [InlineData("register DEVICE_ID virtualize ro init 0x0010", "virtualize ro init 0x0010")]
+        [InlineData("register BASE_ADDRESS_5 deny 0x00001000", "deny 0x00001000")]
+        [InlineData("register LATENCY_TIMER deny 0x0", "deny 0")]
+        public void A_value_keeps_the_width_of_the_bits_it_describes(string rule, string expected)
+        {
+            PolicyChange change = Single(DiffBodies(new string[0], new[] { "header {", "  " + rule, "}" }));
+            Assert.Equal(expected, change.After);
+        }
+
         [Fact]
         public void A_rule_removed_compares_with_the_default_that_now_applies()
         {
