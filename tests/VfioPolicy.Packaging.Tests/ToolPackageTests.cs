@@ -55,12 +55,42 @@ namespace VfioPolicy.Packaging.Tests
             CommandResult check = Tool(tool, home, "check", "nic.vfiopolicy");
             Assert.True(check.ExitCode == 0, check.Transcript);
 
+            // Every section uncommented as it stands still checks clean.
+            string uncommented = ScaffoldText.Uncomment(scaffold);
+            Assert.Contains("\ncapability EXP {\n", uncommented, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(home, "nic.vfiopolicy"), uncommented);
+            check = Tool(tool, home, "check", "nic.vfiopolicy", "--device", "nic.txt");
+            Assert.True(check.ExitCode == 0, check.Transcript);
+
             // A reviewer's change: the driver tunes the latency timer, which strict's header virtualizes.
-            File.WriteAllText(Path.Combine(home, "nic-v2.vfiopolicy"), scaffold + "header {\n  override register LATENCY_TIMER passthrough rw  # the driver tunes it\n}\n");
+            string changed = uncommented + "header {\n  override register LATENCY_TIMER passthrough rw  # the driver tunes it\n}\n";
+            File.WriteAllText(Path.Combine(home, "nic-v2.vfiopolicy"), changed);
             CommandResult diff = Tool(tool, home, "diff", "nic.vfiopolicy", "nic-v2.vfiopolicy", "--format", "markdown");
             Assert.True(diff.ExitCode == 1, diff.Transcript); // 1: the change widens what the consumer reaches
             Assert.Contains("#### header LATENCY_TIMER (0x0d u8)", diff.Output, StringComparison.Ordinal);
             Assert.Contains("| **widening** | bits 0..7 | `virtualize rw init hw` | `passthrough rw` | `library:/standard/header-type0.vfiopolicy:", diff.Output, StringComparison.Ordinal);
+            CommandResult picture = Tool(tool, home, "diff", "nic.vfiopolicy", "nic-v2.vfiopolicy", "--format", "html", "--device", "nic.txt");
+            Assert.True(picture.ExitCode == 1, picture.Transcript);
+            Assert.StartsWith("<!DOCTYPE html>", picture.Output, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("LATENCY_TIMER", picture.Output, StringComparison.Ordinal);
+
+            // The change builds into an application through the generator package, which finds it for the device. The
+            // sections left as they stand are deleted first, as the scaffold asks: restating the base is a warning
+            // (VP0302), and this application, like the repository, treats warnings as errors.
+            ConsumerProject application = Consumer("newcomer", new Dictionary<string, string>
+            {
+                ["policies/nic.vfiopolicy"] = scaffold + "header {\n  override register LATENCY_TIMER passthrough rw  # the driver tunes it\n}\n",
+                ["Program.cs"] = DumpProgram,
+            });
+            CommandResult build = Dotnet(application, "build");
+            Assert.True(build.ExitCode == 0, build.Transcript);
+            CommandResult run = Dotnet(application, "run", "--no-build", "--", Path.Combine(home, "nic.txt"));
+            Assert.True(run.ExitCode == 0, run.Transcript);
+            Assert.Equal(
+                "policy intel-82574l-gigabit-network-connection\n" +
+                "vendor Ok 0x8086\n" + // strict: VENDOR_ID passthrough ro
+                "latency timer write Ok, reads back 0x20, hardware 0x20\n", // the change: passthrough rw reaches the device
+                run.Output);
 
             // A mistake in the same file is located at its line and column.
             File.WriteAllText(Path.Combine(home, "broken.vfiopolicy"), "policy \"b\"\nmatch any\nextends library \"strikt\"\n");
@@ -90,6 +120,30 @@ namespace VfioPolicy.Packaging.Tests
                 run.Output);
             Assert.Empty(Directory.GetFiles(consumer.Folder, "strict.vfiopolicy", SearchOption.AllDirectories));
         }
+
+        // Reads a dump, finds the compiled policy for its identity and writes the latency timer through it.
+        private const string DumpProgram = """
+            using System;
+            using System.Globalization;
+            using System.IO;
+            using VfioPolicy.AccessModel.Binding;
+            using VfioPolicy.AccessModel.Contracts;
+            using VfioPolicy.AccessModel.Devices;
+            using VfioPolicy.AccessModel.Simulation;
+
+            byte[] config = ConfigDumpReader.ParseLspci(File.ReadAllText(args[0]), args[0])[0].Bytes;
+            ICompiledPolicy policy = PolicyRegistry.Find(DeviceIdentityReader.Read(config));
+            var hardware = new SimulatedConfigHardware(config);
+            IConfigSpaceFirewall firewall = policy.Open(DeviceBinder.Bind(policy.Model, config), hardware, new RecordingAuditSink());
+            Console.WriteLine("policy " + policy.Name);
+            AccessStatus status = firewall.Read(0x00, 2, out uint vendor);
+            Console.WriteLine("vendor " + status + " 0x" + vendor.ToString("x4", CultureInfo.InvariantCulture));
+            status = firewall.Write(0x0d, 1, 0x20);
+            firewall.Read(0x0d, 1, out uint timer);
+            uint held = hardware.Bytes[0x0d];
+            Console.WriteLine("latency timer write " + status + ", reads back 0x" + timer.ToString("x2", CultureInfo.InvariantCulture) + ", hardware 0x" + held.ToString("x2", CultureInfo.InvariantCulture));
+
+            """;
 
         private static CommandResult Tool(string tool, string workingDirectory, params string[] arguments)
             => DotnetCli.RunProgram(tool, workingDirectory, nugetPackages: null, arguments);

@@ -49,32 +49,10 @@ namespace VfioPolicy.Cli.Tests.Authoring
             CliRun run = CliRunner.Run(args);
             Assert.True(run.ExitCode == 0, run.Transcript);
 
-            string uncommented = Uncomment(run.Stdout);
+            string uncommented = ScaffoldText.Uncomment(run.Stdout);
             CompilationResult result = PolicyCompiler.CompileText(RepositoryPaths.InRepository("policies/devices/uncommented-under-test.vfiopolicy"), uncommented, new FileSystemPolicySource());
             string[] errors = result.Diagnostics.Where(d => d.IsError).Select(d => d.ToString()).ToArray();
             Assert.True(errors.Length == 0, dump + " " + slot + " over " + basePolicy + ":\n" + string.Join("\n", errors) + "\n---\n" + uncommented);
-        }
-
-        /// <summary>Removes the comment marker from every line of every section (from '# capability' or '# extended-capability' to '# }').</summary>
-        internal static string Uncomment(string scaffold)
-        {
-            var lines = new List<string>();
-            bool inSection = false;
-            foreach (string line in scaffold.Split('\n'))
-            {
-                if (line.StartsWith("# capability ", StringComparison.Ordinal) || line.StartsWith("# extended-capability ", StringComparison.Ordinal))
-                {
-                    inSection = true;
-                }
-
-                lines.Add(inSection && line.StartsWith("# ", StringComparison.Ordinal) ? line.Substring(2) : line);
-                if (inSection && line.StartsWith("# }", StringComparison.Ordinal))
-                {
-                    inSection = false;
-                }
-            }
-
-            return string.Join("\n", lines);
         }
     }
 }
