@@ -27,12 +27,28 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
         {
             var random = new Random(seed);
             var policy = new PolicyBuilder().Defaults(gap: Act.PassRw);
+
+            // What the rules below say about auditing, bit by bit, kept from their own parameters (not the binding):
+            // a denied, non-silent bit, and the constant it reads.
+            var audited = new bool[0x100 * 8];
+            var constant = new bool[0x100 * 8];
             for (int offset = 0x40; offset < 0x80; offset += 2)
             {
                 int split = random.Next(16);
+                BitAction low = Actions[random.Next(Actions.Length)];
+                BitAction high = Actions[random.Next(Actions.Length)];
+                int highStart = Math.Min(split + 1, 15);
                 policy.DeviceSpecific(offset, 2, "R")
-                    .Bits(0, split, Actions[random.Next(Actions.Length)], hardwareRw1c: random.Next(4) == 0)
-                    .Bits(Math.Min(split + 1, 15), 15, Actions[random.Next(Actions.Length)], hardwareRw1c: random.Next(4) == 0);
+                    .Bits(0, split, low, hardwareRw1c: random.Next(4) == 0)
+                    .Bits(highStart, 15, high, hardwareRw1c: random.Next(4) == 0);
+                foreach ((int first, int last, BitAction action) in new[] { (0, split, low), (highStart, 15, high) })
+                {
+                    for (int bit = first; bit <= last; bit++)
+                    {
+                        audited[(offset * 8) + bit] = action.Disposition == Disposition.Deny && !action.Silent;
+                        constant[(offset * 8) + bit] = action.Disposition == Disposition.Deny && ((action.Value >> (bit - first)) & 1) != 0;
+                    }
+                }
             }
 
             var image = new ConfigImage();
@@ -66,7 +82,8 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
                         Assert.Equal(0, (shadowBefore[b] ^ firewall.Shadow[b]) & ~shadowAllowed);
                     }
 
-                    Assert.InRange(audit.Events.Count - eventsBefore, 0, 3);
+                    // One event per naturally aligned piece in which a denied bit was written other than its constant.
+                    Assert.Equal(ExpectedAuditEvents(offset, length, value, audited, constant), audit.Events.Count - eventsBefore);
                 }
                 else
                 {
@@ -80,6 +97,26 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
                     }
                 }
             }
+        }
+
+        private static int ExpectedAuditEvents(int offset, int length, uint value, bool[] audited, bool[] constant)
+        {
+            int events = 0;
+            for (int position = offset; position < offset + length;)
+            {
+                int piece = position % 4 == 0 && position + 4 <= offset + length ? 4 : position % 2 == 0 && position + 2 <= offset + length ? 2 : 1;
+                bool changed = false;
+                for (int bit = position * 8; bit < (position + piece) * 8; bit++)
+                {
+                    bool written = ((value >> (bit - (offset * 8))) & 1) != 0;
+                    changed |= audited[bit] && written != constant[bit];
+                }
+
+                events += changed ? 1 : 0;
+                position += piece;
+            }
+
+            return events;
         }
     }
 }

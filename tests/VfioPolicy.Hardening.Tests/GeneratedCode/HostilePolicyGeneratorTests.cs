@@ -9,6 +9,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 using VfioPolicy.Generator;
+using VfioPolicy.Testing;
 using Xunit;
 
 namespace VfioPolicy.Hardening.Tests.GeneratedCode
@@ -101,6 +102,7 @@ namespace VfioPolicy.Hardening.Tests.GeneratedCode
         [MemberData(nameof(HostileCases))]
         public void A_hostile_policy_gives_a_diagnostic_or_code_it_cannot_inject_into(string name, string[] paths, string[] texts)
         {
+            Figures.Add("hostile.cases", 1);
             var (diagnostics, sources, output) = Run(paths.Zip(texts, (p, t) => (p, t)).ToArray());
 
             // The generator itself never fails (CS8784/CS8785 are "generator threw").

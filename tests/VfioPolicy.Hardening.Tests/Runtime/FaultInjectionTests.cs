@@ -5,6 +5,7 @@ using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.Runtime;
 using VfioPolicy.Runtime.Kernel;
 using VfioPolicy.Runtime.Simulation;
+using VfioPolicy.Testing;
 using Xunit;
 
 namespace VfioPolicy.Hardening.Tests.Runtime
@@ -61,6 +62,7 @@ namespace VfioPolicy.Hardening.Tests.Runtime
         [MemberData(nameof(Table))]
         public void A_fault_gives_a_typed_error_changes_nothing_and_leaves_the_device_usable(FaultRow row)
         {
+            Figures.Add("faults.rows", 1);
             using RuntimeRig faulty = RuntimeRig.Open();
             using RuntimeRig twin = RuntimeRig.Open();
             byte[] hardwareBefore = faulty.HardwareBytes();
@@ -171,6 +173,7 @@ namespace VfioPolicy.Hardening.Tests.Runtime
         [InlineData("VFIO_SET_IOMMU", VfioConstants.EIO)]
         public void A_fault_while_opening_closes_every_descriptor(string syscall, int errno)
         {
+            Figures.Add("faults.open", 1);
             SimulatedPciDevice hardware = RuntimeRig.Edu(RuntimeRig.FirstAddress, 5);
             hardware.PokeConfig(0x04, 2, 0); // decode off, so opening must write Command (pwrite is reached)
             var kernel = new SimulatedVfioKernel(hardware);
