@@ -21,13 +21,19 @@ namespace VfioPolicy.Cli.LanguageServer
             IncludeStatement? include = document.Syntax?.Statements.OfType<IncludeStatement>().FirstOrDefault(i => HoverProvider.Contains(i.Span, offset));
             if (include is not null)
             {
-                string target = workspace.Source.Resolve(document.Key, include.Path.Value);
-                if (!workspace.Source.TryRead(target, out _))
+                string? file;
+                if (include.FromLibrary)
                 {
-                    return null;
+                    string? libraryPath = StandardLibrary.PathOf(include.Path.Value);
+                    file = libraryPath is null ? null : FileOf(workspace, libraryPath);
+                }
+                else
+                {
+                    string target = workspace.Source.Resolve(document.Key, include.Path.Value);
+                    file = workspace.Source.TryRead(target, out _) ? workspace.Context.Resolve(target) : null;
                 }
 
-                return new JsonArray(LspText.Location(LspText.UriOf(workspace.Context.Resolve(target)), LspText.Range(0, 0, 0, 0)));
+                return file is null ? null : new JsonArray(LspText.Location(LspText.UriOf(file), LspText.Range(0, 0, 0, 0)));
             }
 
             IReadOnlyList<RuleOverride> overrides = document.Compiled?.Overrides ?? Array.Empty<RuleOverride>();
@@ -41,11 +47,30 @@ namespace VfioPolicy.Cli.LanguageServer
                     continue;
                 }
 
+                string? file = FileOf(workspace, origin.Path);
+                if (file is null)
+                {
+                    continue;
+                }
+
                 int column = Math.Max(0, origin.Column - 1);
-                locations.Add(LspText.Location(LspText.UriOf(workspace.Context.Resolve(origin.Path)), LspText.Range(origin.Line - 1, column, origin.Line - 1, column)));
+                locations.Add(LspText.Location(LspText.UriOf(file), LspText.Range(origin.Line - 1, column, origin.Line - 1, column)));
             }
 
             return locations.Count == 0 ? null : locations;
+        }
+
+        // A compiler path as a file an editor can open: the standard library's files are the copies shipped beside the
+        // tool (the same text the compiler carries), everything else a path in the workspace.
+        private static string? FileOf(PolicyWorkspace workspace, string compilerPath)
+        {
+            if (!StandardLibrary.IsLibraryPath(compilerPath))
+            {
+                return workspace.Context.Resolve(compilerPath);
+            }
+
+            string shipped = System.IO.Path.Combine(AppContext.BaseDirectory, "policies", compilerPath.Substring(StandardLibrary.Root.Length).Replace('/', System.IO.Path.DirectorySeparatorChar));
+            return System.IO.File.Exists(shipped) ? shipped : null;
         }
 
         /// <summary>What <c>vfio-policy fmt</c> writes, as one edit over the whole document; nothing when it is already formatted or does not parse.</summary>

@@ -242,6 +242,31 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
         }
 
         [Fact]
+        public async Task Definition_goes_into_the_standard_library_as_the_copy_shipped_beside_the_tool()
+        {
+            const string Library = "policy \"lib-device\"\nmatch vendor 0x1234 device 0x11e8\nextends library \"strict\"\nheader {\n  override register LATENCY_TIMER passthrough rw\n}\n";
+            string uri = new Uri(Path.Combine(root, "lib-device.vfiopolicy")).AbsoluteUri;
+            File.WriteAllText(Path.Combine(root, "lib-device.vfiopolicy"), Library);
+            await using LspClient client = LspClient.InProcess(root);
+            await client.InitializeAsync(root);
+            await client.OpenAsync(uri, Library);
+            await client.DiagnosticsAsync(uri);
+
+            JsonElement file = Assert.Single((await client.AtAsync("textDocument/definition", uri, 2, 18)).EnumerateArray());
+            string strict = new Uri(file.GetProperty("uri").GetString()!).LocalPath;
+            Assert.EndsWith(Path.Combine("policies", "strict.vfiopolicy"), strict, StringComparison.Ordinal);
+            Assert.Equal(File.ReadAllText(RepositoryPaths.InRepository("policies/strict.vfiopolicy")), File.ReadAllText(strict));
+
+            // LATENCY_TIMER's rule in the library's header fragment (standard/header-type0.vfiopolicy, "register LATENCY_TIMER virtualize rw init hw").
+            JsonElement rule = Assert.Single((await client.AtAsync("textDocument/definition", uri, 4, 20)).EnumerateArray());
+            string header = new Uri(rule.GetProperty("uri").GetString()!).LocalPath;
+            Assert.EndsWith(Path.Combine("policies", "standard", "header-type0.vfiopolicy"), header, StringComparison.Ordinal);
+            int line = rule.GetProperty("range").GetProperty("start").GetProperty("line").GetInt32();
+            Assert.StartsWith("  register LATENCY_TIMER virtualize rw init hw", File.ReadAllLines(header)[line], StringComparison.Ordinal);
+            Assert.Equal(0, await client.ShutdownAsync());
+        }
+
+        [Fact]
         public async Task Formatting_returns_what_fmt_writes_and_nothing_for_text_that_does_not_parse()
         {
             string messy = "policy   \"lsp-device\"\nmatch vendor 0x1234   device 0x11e8\nextends \"base.vfiopolicy\"\nheader {\nregister COMMAND {\noverride field MASTER passthrough rw\n}\n}\n";
