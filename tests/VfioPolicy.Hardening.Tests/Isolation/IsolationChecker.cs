@@ -24,7 +24,7 @@ namespace VfioPolicy.Hardening.Tests.Isolation
         private readonly OracleDevice _oracle;
         private readonly byte[] _hardwareBefore;
         private readonly byte[] _shadowBefore;
-        private readonly bool[] _structural;
+        private readonly byte[] _structural;
         private readonly List<Access> _history = new List<Access>();
 
         /// <summary>Opens both engines of <paramref name="policy"/> on <paramref name="bound"/> over copies of <paramref name="image"/>, and the oracle's device on <paramref name="layout"/>.</summary>
@@ -41,15 +41,18 @@ namespace VfioPolicy.Hardening.Tests.Isolation
             _hardwareBefore = new byte[size];
             _shadowBefore = new byte[size];
 
-            // What a device never rewrites by itself: the capability pointer, Status, and every capability's ID and
-            // next pointer (the scramble leaves them so the chain the binding walked stays the device's chain).
-            _structural = new bool[size];
-            _structural[0x34] = _structural[0x06] = _structural[0x07] = true;
+            // Bits a device never rewrites by itself: the capability pointer, Status' Capabilities List bit, and every
+            // capability's ID and next pointer (the scramble keeps them so the chain the binding walked stays the
+            // device's chain). Status' error bits are scrambled: they are the write-1-to-clear bits a COMMAND write
+            // must merge around.
+            _structural = new byte[size];
+            _structural[0x34] = 0xff;
+            _structural[0x06] = 0x10;
             foreach (OracleLayout.Placement placement in layout.Capabilities)
             {
                 for (int b = 0; b < (placement.Capability.Extended ? 4 : 2) && placement.Capability.Offset + b < size; b++)
                 {
-                    _structural[placement.Capability.Offset + b] = true;
+                    _structural[placement.Capability.Offset + b] = 0xff;
                 }
             }
 
@@ -120,7 +123,7 @@ namespace VfioPolicy.Hardening.Tests.Isolation
         }
 
         /// <summary>
-        /// The device changes by itself: every hardware byte but the chain's structure gets a random value, on both
+        /// The device changes by itself: every hardware bit but the chain's structure gets a random value, on both
         /// engines' devices and the oracle's alike, and a full read must still be what the oracle says: virtualized
         /// and denied bits (hidden bodies included) do not follow the hardware, passthrough bits do, and write-1-to-
         /// clear status bits are now set for later writes to merge around.
@@ -132,12 +135,13 @@ namespace VfioPolicy.Hardening.Tests.Isolation
             int size = _oracle.Layout.Size;
             for (int at = 0; at < size; at++)
             {
-                if (_structural[at])
+                byte keep = _structural[at];
+                if (keep == 0xff)
                 {
                     continue;
                 }
 
-                byte value = (byte)random.Next(256);
+                byte value = (byte)((random.Next(256) & ~keep) | (_oracle.Hardware[at] & keep));
                 _oracle.SetHardware(at, value);
                 foreach (IsolatedEngine engine in _engines)
                 {
