@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Simulation;
@@ -14,30 +15,43 @@ namespace VfioPolicy.Hardening.Tests.Isolation
             : string.Format(System.Globalization.CultureInfo.InvariantCulture, "read {0}@{1}", Length, Offset);
     }
 
-    /// <summary>An audit sink that only counts: a long sequence must not grow memory in the test itself.</summary>
-    public sealed class CountingAuditSink : IAuditSink
+    /// <summary>
+    /// An audit sink that keeps the events of the current access only (the checker compares them with the oracle's
+    /// and clears them), so a long sequence does not grow memory in the test itself.
+    /// </summary>
+    public sealed class AccessAuditSink : IAuditSink
     {
-        /// <summary>Events recorded so far.</summary>
+        /// <summary>Events since the last <see cref="Clear"/>.</summary>
+        public List<AuditEvent> Events { get; } = new List<AuditEvent>();
+
+        /// <summary>Events recorded in total.</summary>
         public long Count { get; private set; }
 
         /// <inheritdoc />
-        public void Record(AuditEvent auditEvent) => Count++;
+        public void Record(AuditEvent auditEvent)
+        {
+            Events.Add(auditEvent);
+            Count++;
+        }
+
+        /// <summary>Forgets the events of the previous access.</summary>
+        public void Clear() => Events.Clear();
     }
 
     /// <summary>
-    /// One firewall (the interpreter or a generated handler) over its own simulated device whose hardware RW1C bits
-    /// are the binding's <see cref="BoundConfigSpace.HardwareWriteOneToClear"/> mask, so the simulation clears a
-    /// status bit exactly when a real device would.
+    /// One firewall (the interpreter or a generated handler) over its own simulated device. The device clears the
+    /// hardware bits the oracle reads as write-1-to-clear from the policy text, not the binding's mask: a binder
+    /// that lost a <c>hw-rw1c</c> must not also teach the simulated device that the bit is plain.
     /// </summary>
     public sealed class IsolatedEngine
     {
         private readonly ShadowView _shadow;
 
         /// <summary>Opens <paramref name="open"/> over a fresh simulated copy of <paramref name="image"/>.</summary>
-        public IsolatedEngine(string name, BoundConfigSpace bound, byte[] image, Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IConfigSpaceFirewall> open)
+        public IsolatedEngine(string name, BoundConfigSpace bound, byte[] image, byte[] hardwareWriteOneToClear, Func<BoundConfigSpace, IHardwareConfig, IAuditSink, IConfigSpaceFirewall> open)
         {
             Name = name;
-            Hardware = new SimulatedConfigHardware(image, bound.HardwareWriteOneToClear.ToArray());
+            Hardware = new SimulatedConfigHardware(image, hardwareWriteOneToClear);
             Firewall = open(bound, Hardware, Audit);
             _shadow = HardeningInputs.ShadowOf(Firewall);
         }
@@ -48,8 +62,8 @@ namespace VfioPolicy.Hardening.Tests.Isolation
         /// <summary>The simulated device.</summary>
         public SimulatedConfigHardware Hardware { get; }
 
-        /// <summary>Counts audit events.</summary>
-        public CountingAuditSink Audit { get; } = new CountingAuditSink();
+        /// <summary>The audit events of the current access.</summary>
+        public AccessAuditSink Audit { get; } = new AccessAuditSink();
 
         /// <summary>The firewall under test.</summary>
         public IConfigSpaceFirewall Firewall { get; }

@@ -4,71 +4,95 @@ using System.Globalization;
 using System.Linq;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
-using VfioPolicy.AccessModel.Devices;
 using VfioPolicy.AccessModel.Interpretation;
-using VfioPolicy.AccessModel.Model;
+using VfioPolicy.AccessModel.Simulation;
+using VfioPolicy.Hardening.Tests.Oracle;
 
 namespace VfioPolicy.Hardening.Tests.Isolation
 {
     /// <summary>
     /// Replays one access sequence on the interpreter and the generated handler, each over its own simulated device,
-    /// and checks the isolation invariants of issue 6 after every access. Any violation throws with the access, the
-    /// byte and the engine, so CsCheck can shrink the sequence and print its seed.
+    /// and after every access compares both with the independent oracle (<see cref="OracleDevice"/>, written from the
+    /// access model and the policy text, not from the binding): the value read, the whole hardware image, the shadow,
+    /// the hardware traffic and the exact audit events. The binding is only what the engines run on; no expected
+    /// value comes from it. Any difference throws with the access, the byte and the engine, so CsCheck can shrink the
+    /// sequence and print its seed.
     /// </summary>
     public sealed class IsolationChecker
     {
-        private readonly BoundConfigSpace _bound;
         private readonly IsolatedEngine[] _engines;
-        private readonly byte[] _fixedBits;
-        private readonly byte[] _baseline;
+        private readonly OracleDevice _oracle;
         private readonly byte[] _hardwareBefore;
         private readonly byte[] _shadowBefore;
+        private readonly byte[] _structural;
         private readonly List<Access> _history = new List<Access>();
 
-        /// <summary>Opens both engines of <paramref name="policy"/> on <paramref name="bound"/> over copies of <paramref name="image"/>.</summary>
-        public IsolationChecker(ICompiledPolicy policy, BoundConfigSpace bound, byte[] image, string label)
+        /// <summary>Opens both engines of <paramref name="policy"/> on <paramref name="bound"/> over copies of <paramref name="image"/>, and the oracle's device on <paramref name="layout"/>.</summary>
+        public IsolationChecker(ICompiledPolicy policy, BoundConfigSpace bound, OracleLayout layout, byte[] image, string label)
         {
-            _bound = bound;
             Label = label;
+            _oracle = new OracleDevice(layout, image);
             _engines = new[]
             {
-                new IsolatedEngine("interpreter", bound, image, (b, h, a) => new PolicyInterpreter(b, h, a)),
-                new IsolatedEngine("generated", bound, image, (b, h, a) => policy.Open(b, h, a)),
+                new IsolatedEngine("interpreter", bound, image, layout.HardwareWriteOneToClear, (b, h, a) => new PolicyInterpreter(b, h, a)),
+                new IsolatedEngine("generated", bound, image, layout.HardwareWriteOneToClear, (b, h, a) => policy.Open(b, h, a)),
             };
-            int size = bound.Size;
+            int size = layout.Size;
             _hardwareBefore = new byte[size];
             _shadowBefore = new byte[size];
 
-            // Bits where a consumer write has no effect (passthrough read-only, virtualized read-only, denied) must
-            // read the same before and after any sequence of writes.
-            _fixedBits = new byte[size];
-            for (int i = 0; i < size; i++)
+            // Bits a device never rewrites by itself: the capability pointer, Status' Capabilities List bit, and every
+            // capability's ID and next pointer (the scramble keeps them so the chain the binding walked stays the
+            // device's chain). Status' error bits are scrambled: they are the write-1-to-clear bits a COMMAND write
+            // must merge around.
+            _structural = new byte[size];
+            _structural[0x34] = 0xff;
+            _structural[0x06] = 0x10;
+            foreach (OracleLayout.Placement placement in layout.Capabilities)
             {
-                _fixedBits[i] = (byte)~bound.WriteMask[i];
+                for (int b = 0; b < (placement.Capability.Extended ? 4 : 2) && placement.Capability.Offset + b < size; b++)
+                {
+                    _structural[placement.Capability.Offset + b] = 0xff;
+                }
             }
 
-            _baseline = _engines[0].ReadAll();
-            CheckScan(_engines[1].ReadAll(), _engines[1], "after opening");
-            CheckDeniedConstants(_baseline, _engines[0], "after opening");
-            CheckHiddenCapabilities(_baseline, _engines[0], "after opening");
+            foreach (IsolatedEngine engine in _engines)
+            {
+                byte[] seen = engine.ReadAll();
+                CheckScan(seen, engine, "after opening");
+                CheckShadow(engine, 0, size, "after opening");
+                CheckHiddenCapabilities(seen, engine, "after opening");
+            }
         }
 
         /// <summary>Which policy on which device.</summary>
         public string Label { get; }
 
-        /// <summary>Runs one access on both engines and checks every invariant it touches.</summary>
+        /// <summary>Audit events both engines raised so far (for the run's totals).</summary>
+        public long AuditEvents => _engines.Sum(e => e.Audit.Count);
+
+        /// <summary>Runs one access on both engines and compares each with the oracle.</summary>
         public void Run(Access access)
         {
             _history.Add(access);
-            int size = _bound.Size;
+            int size = _oracle.Layout.Size;
             bool legal = access.Offset >= 0 && access.Length >= 1 && access.Length <= 4 && (long)access.Offset + access.Length <= size;
-            AccessStatus? firstStatus = null;
-            uint firstValue = 0;
+            uint expectedRead = 0;
+            OracleWriteResult? expectedWrite = null;
+            if (legal && access.IsWrite)
+            {
+                expectedWrite = _oracle.Write(access.Offset, access.Length, access.Value);
+            }
+            else if (legal)
+            {
+                expectedRead = _oracle.Read(access.Offset, access.Length);
+            }
+
             foreach (IsolatedEngine engine in _engines)
             {
                 engine.Hardware.ClearTraffic();
-                long auditBefore = engine.Audit.Count;
-                if (access.IsWrite || !legal)
+                engine.Audit.Clear();
+                if (!legal)
                 {
                     engine.Hardware.Bytes.CopyTo(_hardwareBefore);
                     engine.Shadow.CopyTo(_shadowBefore);
@@ -81,68 +105,80 @@ namespace VfioPolicy.Hardening.Tests.Isolation
 
                 if (!legal)
                 {
-                    CheckRejected(engine, access, status, value, auditBefore);
+                    CheckRejected(engine, access, status, value);
                 }
                 else if (status != AccessStatus.Ok)
                 {
                     Fail(engine, "a legal access failed with " + status);
                 }
-                else if (access.IsWrite)
+                else if (expectedWrite is not null)
                 {
-                    CheckWrite(engine, access);
+                    CheckWrite(engine, access, expectedWrite);
                 }
                 else
                 {
-                    CheckRead(engine, access, value);
-                }
-
-                // The two engines must agree (the exhaustive agreement proof is the conformance suite's).
-                if (firstStatus is null)
-                {
-                    firstStatus = status;
-                    firstValue = value;
-                }
-                else if (firstStatus != status || firstValue != value)
-                {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "the engines disagree: interpreter {0} 0x{1:x8}, generated {2} 0x{3:x8}", firstStatus, firstValue, status, value));
+                    CheckRead(engine, access, value, expectedRead);
                 }
             }
         }
 
         /// <summary>
-        /// Ends a sequence: rescans both engines (fixed bits, denied constants, hidden chains), then scrambles the
-        /// hardware under every hidden capability and checks no scrambled bit reaches the consumer.
+        /// The device changes by itself: every hardware bit but the chain's structure gets a random value, on both
+        /// engines' devices and the oracle's alike, and a full read must still be what the oracle says: virtualized
+        /// and denied bits (hidden bodies included) do not follow the hardware, passthrough bits do, and write-1-to-
+        /// clear status bits are now set for later writes to merge around.
         /// </summary>
-        /// <param name="scrambleSeed">Seeds the scrambled hardware values; both engines get the same ones.</param>
+        /// <returns>The number of hidden-capability bytes scrambled.</returns>
+        public int Scramble(int seed)
+        {
+            var random = new Random(seed);
+            int size = _oracle.Layout.Size;
+            for (int at = 0; at < size; at++)
+            {
+                byte keep = _structural[at];
+                if (keep == 0xff)
+                {
+                    continue;
+                }
+
+                byte value = (byte)((random.Next(256) & ~keep) | (_oracle.Hardware[at] & keep));
+                _oracle.SetHardware(at, value);
+                foreach (IsolatedEngine engine in _engines)
+                {
+                    engine.Hardware.SetDeviceValue(at, 1, value);
+                }
+            }
+
+            foreach (IsolatedEngine engine in _engines)
+            {
+                CheckScan(engine.ReadAll(), engine, "after the hardware changed under the firewall");
+            }
+
+            return _oracle.Layout.Capabilities.Where(p => p.Bound && p.Hidden).Sum(p => p.End - p.Capability.Offset);
+        }
+
+        /// <summary>Ends a sequence: a full rescan and shadow comparison of both engines, then a scramble and a rescan.</summary>
+        /// <param name="scrambleSeed">Seeds the scrambled hardware values; both engines and the oracle get the same ones.</param>
         /// <returns>The number of hidden-capability bytes whose hardware was scrambled and checked.</returns>
         public int Finish(int scrambleSeed)
         {
-            int hiddenBytes = 0;
             foreach (IsolatedEngine engine in _engines)
             {
-                byte[] seen = engine.ReadAll();
-                CheckScan(seen, engine, "at the end of the sequence");
-                CheckDeniedConstants(seen, engine, "at the end of the sequence");
-                CheckHiddenCapabilities(seen, engine, "at the end of the sequence");
-                hiddenBytes += CheckHiddenBodiesIgnoreHardware(engine, seen, new Random(scrambleSeed));
+                CheckScan(engine.ReadAll(), engine, "at the end of the sequence");
+                CheckShadow(engine, 0, _oracle.Layout.Size, "at the end of the sequence");
             }
 
-            if (!_engines[0].Hardware.Bytes.SequenceEqual(_engines[1].Hardware.Bytes) || !_engines[0].Shadow.SequenceEqual(_engines[1].Shadow))
-            {
-                Fail(_engines[1], "the hardware or shadow images of the engines differ at the end of the sequence");
-            }
-
-            return hiddenBytes;
+            return Scramble(scrambleSeed);
         }
 
-        private void CheckRejected(IsolatedEngine engine, Access access, AccessStatus status, uint value, long auditBefore)
+        private void CheckRejected(IsolatedEngine engine, Access access, AccessStatus status, uint value)
         {
             if (status == AccessStatus.Ok || status == AccessStatus.HardwareError)
             {
                 Fail(engine, "an illegal access (offset " + access.Offset.ToString(CultureInfo.InvariantCulture) + ", length " + access.Length.ToString(CultureInfo.InvariantCulture) + ") returned " + status);
             }
 
-            if (value != 0 || engine.Hardware.Traffic.Count != 0 || engine.Audit.Count != auditBefore)
+            if (value != 0 || engine.Hardware.Traffic.Count != 0 || engine.Audit.Events.Count != 0)
             {
                 Fail(engine, "an illegal access read a value, reached the hardware or raised an audit event");
             }
@@ -153,61 +189,72 @@ namespace VfioPolicy.Hardening.Tests.Isolation
             }
         }
 
-        private void CheckWrite(IsolatedEngine engine, Access access)
+        private void CheckWrite(IsolatedEngine engine, Access access, OracleWriteResult expected)
         {
             ReadOnlySpan<byte> after = engine.Hardware.Bytes;
-            ReadOnlySpan<byte> before = _hardwareBefore;
-            int start = access.Offset;
-            int end = access.Offset + access.Length;
-
-            // Bytes the consumer did not write never change, even inside the pieces the firewall read-modify-wrote.
-            if (!after.Slice(0, start).SequenceEqual(before.Slice(0, start)) || !after.Slice(end).SequenceEqual(before.Slice(end)))
+            if (!after.SequenceEqual(_oracle.Hardware))
             {
-                int at = FirstDifference(before, after, start, end);
-                Fail(engine, string.Format(CultureInfo.InvariantCulture, "hardware byte 0x{0:x3} outside the write changed 0x{1:x2} -> 0x{2:x2}", at, before[at], after[at]));
+                int at = FirstDifference(after, _oracle.Hardware);
+                byte oneToClear = _oracle.Layout.HardwareWriteOneToClear[at];
+                string kind = ((after[at] ^ _oracle.Hardware[at]) & oneToClear) != 0 ? " (RW1C bits 0x" + oneToClear.ToString("x2", CultureInfo.InvariantCulture) + ")" : string.Empty;
+                Fail(engine, string.Format(CultureInfo.InvariantCulture, "hardware byte 0x{0:x3} is 0x{1:x2}; the oracle says 0x{2:x2}{3}{4}", at, after[at], _oracle.Hardware[at], kind, at < access.Offset || at >= access.Offset + access.Length ? ", outside the bytes written" : string.Empty));
             }
 
-            for (int at = start; at < end; at++)
+            var writes = engine.Hardware.Traffic.Where(t => t.Kind == HardwareAccessKind.Write).Select(t => (t.Offset, t.Width)).ToList();
+            if (!writes.SequenceEqual(expected.HardwareWrites))
             {
-                byte consumer = (byte)(access.Value >> (8 * (at - start)));
-                byte writable = _bound.PassthroughWritable[at];
-                byte writeOneToClear = _bound.HardwareWriteOneToClear[at];
-                byte changed = (byte)(before[at] ^ after[at]);
-                if ((changed & ~writable) != 0)
-                {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "hardware byte 0x{0:x3}: bits 0x{1:x2} changed that are not passthrough-writable (0x{2:x2})", at, changed & ~writable, writable));
-                }
+                Fail(engine, "hardware writes [" + string.Join(", ", writes.Select(w => w.Width + "@0x" + w.Offset.ToString("x3", CultureInfo.InvariantCulture)))
+                    + "]; the oracle says one read-modify-write per piece with passthrough-writable bits: ["
+                    + string.Join(", ", expected.HardwareWrites.Select(w => w.Width + "@0x" + w.Offset.ToString("x3", CultureInfo.InvariantCulture))) + "]");
+            }
 
-                byte cleared = (byte)(before[at] & ~after[at] & writeOneToClear);
-                if ((cleared & ~(consumer & writable)) != 0)
-                {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "hardware byte 0x{0:x3}: RW1C bits 0x{1:x2} were cleared without the consumer writing a 1 to them", at, cleared & ~(consumer & writable)));
-                }
+            CheckShadow(engine, access.Offset, access.Offset + access.Length, "after the write");
+            CheckAudit(engine, expected.Audit);
+        }
 
-                // Passthrough-writable bits take the consumer's value (RW1C ones: a written 1 clears).
-                byte plain = (byte)(writable & ~writeOneToClear);
-                if (((after[at] ^ consumer) & plain) != 0 || (after[at] & consumer & writable & writeOneToClear) != 0)
-                {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "hardware byte 0x{0:x3}: passthrough-writable bits 0x{1:x2} did not take the consumer's value 0x{2:x2} (now 0x{3:x2})", at, writable, consumer, after[at]));
-                }
+        private void CheckAudit(IsolatedEngine engine, List<OracleAudit> expected)
+        {
+            List<AuditEvent> actual = engine.Audit.Events;
+            bool same = actual.Count == expected.Count;
+            for (int i = 0; same && i < actual.Count; i++)
+            {
+                AuditEvent a = actual[i];
+                OracleAudit e = expected[i];
+                same = a.Offset == e.Offset && a.Width == e.Width && a.Value == e.Value && a.Policy == e.Policy && a.Rule.Line == e.Rule.Line && SameFile(a.Rule.Path, e.Rule.File);
+            }
+
+            if (!same)
+            {
+                Fail(engine, "audit events [" + string.Join("; ", actual.Select(a => string.Format(CultureInfo.InvariantCulture, "{0}@0x{1:x3} = 0x{2:x} by {3} ({4})", a.Width, a.Offset, a.Value, a.Rule.Location, a.Policy)))
+                    + "]; the oracle says [" + string.Join("; ", expected) + "]");
             }
         }
 
-        private void CheckRead(IsolatedEngine engine, Access access, uint value)
+        /// <summary>The engines name a rule's file as the compiler loaded it (a path ending in the file's name under policies/).</summary>
+        private static bool SameFile(string path, string relative)
         {
-            for (int b = 0; b < access.Length; b++)
+            string normalized = path.Replace('\\', '/');
+            return normalized == relative || normalized.EndsWith("/" + relative, StringComparison.Ordinal);
+        }
+
+        private void CheckRead(IsolatedEngine engine, Access access, uint value, uint expected)
+        {
+            if (value != expected)
             {
-                int at = access.Offset + b;
-                byte read = (byte)(value >> (8 * b));
-                if (((read ^ _baseline[at]) & _fixedBits[at]) != 0)
+                Fail(engine, string.Format(CultureInfo.InvariantCulture, "read 0x{0:x8}; the oracle says 0x{1:x8}", value, expected));
+            }
+
+            foreach (HardwareAccess traffic in engine.Hardware.Traffic)
+            {
+                bool reachesPassthrough = false;
+                for (int at = traffic.Offset; at < traffic.Offset + traffic.Width; at++)
                 {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "byte 0x{0:x3} read 0x{1:x2}; its bits no write can change (0x{2:x2}) read 0x{3:x2} at open", at, read, _fixedBits[at], _baseline[at]));
+                    reachesPassthrough |= _oracle.HasPassthrough(at);
                 }
 
-                byte denied = _bound.DenyMask[at];
-                if (((read ^ _bound.ResetValue[at]) & denied) != 0)
+                if (traffic.Kind != HardwareAccessKind.Read || !reachesPassthrough)
                 {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "byte 0x{0:x3} read 0x{1:x2}; its denied bits 0x{2:x2} must read the policy's constant 0x{3:x2}", at, read, denied, _bound.ResetValue[at] & denied));
+                    Fail(engine, "a read made the hardware access " + traffic + ", which holds no passthrough bit (or is a write)");
                 }
             }
         }
@@ -216,101 +263,73 @@ namespace VfioPolicy.Hardening.Tests.Isolation
         {
             for (int at = 0; at < seen.Length; at++)
             {
-                if (((seen[at] ^ _baseline[at]) & _fixedBits[at]) != 0)
+                byte expected = _oracle.ReadByte(at);
+                if (seen[at] != expected)
                 {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "{0}: byte 0x{1:x3} reads 0x{2:x2}; its fixed bits 0x{3:x2} read 0x{4:x2} at open", when, at, seen[at], _fixedBits[at], _baseline[at]));
+                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "{0}: byte 0x{1:x3} reads 0x{2:x2}; the oracle says 0x{3:x2} ({4})", when, at, seen[at], expected, Describe(at, (byte)(seen[at] ^ expected))));
                 }
             }
         }
 
-        private void CheckDeniedConstants(byte[] seen, IsolatedEngine engine, string when)
+        private void CheckShadow(IsolatedEngine engine, int start, int end, string when)
         {
-            for (int at = 0; at < seen.Length; at++)
+            ReadOnlySpan<byte> shadow = engine.Shadow;
+            for (int at = start; at < end; at++)
             {
-                byte denied = _bound.DenyMask[at];
-                if (((seen[at] ^ _bound.ResetValue[at]) & denied) != 0)
+                byte mask = _oracle.ShadowMask(at);
+                if (((shadow[at] ^ _oracle.ShadowByte(at)) & mask) != 0)
                 {
-                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "{0}: byte 0x{1:x3} reads 0x{2:x2}; its denied bits 0x{3:x2} must read 0x{4:x2}", when, at, seen[at], denied, _bound.ResetValue[at] & denied));
+                    Fail(engine, string.Format(CultureInfo.InvariantCulture, "{0}: shadow byte 0x{1:x3} is 0x{2:x2}; the oracle says 0x{3:x2} under its virtualized and denied bits 0x{4:x2}", when, at, shadow[at], _oracle.ShadowByte(at), mask));
                 }
             }
         }
 
-        /// <summary>Walks both chains over what the consumer sees: no hidden capability may be found where it lives.</summary>
+        /// <summary>Walks both chains over what the consumer sees (the oracle's own walk): no hidden capability may be found where it lives.</summary>
         private void CheckHiddenCapabilities(byte[] seen, IsolatedEngine engine, string when)
         {
-            BoundCapability[] hidden = _bound.Capabilities.Where(c => c.Hidden && c.Bound).ToArray();
+            OracleLayout.Placement[] hidden = _oracle.Layout.Capabilities.Where(c => c.Hidden && c.Bound).ToArray();
             if (hidden.Length == 0)
             {
                 return;
             }
 
-            ChainWalk walk = CapabilityWalker.Walk(seen);
-            foreach (BoundCapability capability in hidden)
+            IReadOnlyList<OracleCapability> walk = OracleChain.Walk(seen);
+            foreach (OracleLayout.Placement capability in hidden)
             {
-                CapabilityInfo info = capability.Info;
-                foreach (CapabilityInfo found in walk.Capabilities)
+                foreach (OracleCapability found in walk)
                 {
                     // A hidden extended capability at 0x100 stays as a placeholder with ID 0 that keeps the chain.
-                    bool placeholder = found.Extended && found.Offset == DeviceBinder.ExtendedChainStart && found.Id == 0;
-                    if (found.Extended == info.Extended && found.Offset == info.Offset && !placeholder)
+                    bool placeholder = found.Extended && found.Offset == 0x100 && found.Id == 0;
+                    if (found.Extended == capability.Capability.Extended && found.Offset == capability.Capability.Offset && !placeholder)
                     {
-                        Fail(engine, string.Format(CultureInfo.InvariantCulture, "{0}: hidden capability {1} at 0x{2:x3} is reachable through the firewall's chain (found as ID 0x{3:x2})", when, info.Name, info.Offset, found.Id));
+                        Fail(engine, string.Format(CultureInfo.InvariantCulture, "{0}: hidden {1} is reachable through the firewall's chain (found as ID 0x{2:x2})", when, capability, found.Id));
                     }
                 }
             }
         }
 
-        /// <summary>
-        /// Scrambles the hardware under every hidden capability body and rereads it: bits the hide rule denies must
-        /// still read the rule's constant, and no bit the firewall does not pass through may follow the hardware.
-        /// </summary>
-        private int CheckHiddenBodiesIgnoreHardware(IsolatedEngine engine, byte[] seen, Random scramble)
+        /// <summary>Names what the oracle says the differing bits of a byte are, for the failure message.</summary>
+        private string Describe(int at, byte differing)
         {
-            int checkedBytes = 0;
-            foreach (BoundCapability capability in _bound.Capabilities.Where(c => c.Hidden && c.Bound))
+            var parts = new List<string>();
+            for (int bit = 0; bit < 8; bit++)
             {
-                int start = capability.Info.Offset;
-                int end = Math.Min(_bound.Size, start + capability.Info.Length);
-                for (int at = start; at < end; at++)
+                if (((differing >> bit) & 1) != 0)
                 {
-                    engine.Hardware.SetDeviceValue(at, 1, (uint)scramble.Next(256));
-                }
-
-                for (int at = start; at < end; at++)
-                {
-                    engine.Firewall.Read(at, 1, out uint value);
-                    byte virt = _bound.VirtMask[at];
-                    if (((value ^ seen[at]) & virt) != 0)
-                    {
-                        Fail(engine, string.Format(CultureInfo.InvariantCulture, "hidden {0}: byte 0x{1:x3}'s non-passthrough bits 0x{2:x2} followed the scrambled hardware", capability.Info.Name, at, virt));
-                    }
-
-                    byte hiddenDenied = 0;
-                    for (int bit = 0; bit < 8; bit++)
-                    {
-                        if (_bound.OwnerKindOf(at, bit) == BitOwnerKind.HiddenBody && (_bound.DenyMask[at] & (1 << bit)) != 0)
-                        {
-                            hiddenDenied |= (byte)(1 << bit);
-                        }
-                    }
-
-                    if (((value ^ _bound.ResetValue[at]) & hiddenDenied) != 0)
-                    {
-                        Fail(engine, string.Format(CultureInfo.InvariantCulture, "hidden {0}: byte 0x{1:x3} leaked 0x{2:x2}; its denied body bits must read the hide rule's constant", capability.Info.Name, at, value));
-                    }
-
-                    checkedBytes++;
+                    OracleBit b = _oracle.Layout.At(at, bit);
+                    parts.Add("bit " + bit.ToString(CultureInfo.InvariantCulture) + " " + b.Kind.ToString().ToLowerInvariant() + " " + b.Write.ToString().ToLowerInvariant()
+                        + (b.Chain ? " (chain link)" : string.Empty) + " from " + (b.Origin?.ToString() ?? "<chain>"));
                 }
             }
 
-            return checkedBytes;
+            return string.Join(", ", parts);
         }
 
-        private static int FirstDifference(ReadOnlySpan<byte> before, ReadOnlySpan<byte> after, int skipStart, int skipEnd)
+        private static int FirstDifference(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
         {
-            for (int at = 0; at < before.Length; at++)
+            for (int at = 0; at < a.Length; at++)
             {
-                if ((at < skipStart || at >= skipEnd) && before[at] != after[at])
+                if (a[at] != b[at])
                 {
                     return at;
                 }

@@ -4,6 +4,7 @@ using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Model;
+using VfioPolicy.Hardening.Tests.Oracle;
 using Xunit;
 using VfioPolicy.Testing;
 
@@ -21,7 +22,7 @@ namespace VfioPolicy.Hardening.Tests.Isolation
         {
             var (checker, bound, denied) = Open(Sabotage.WritesThrough, (b, hw, at) => b.DenyMask[at] == 0xff && b.PassthroughWritable[at] == 0);
             var failure = Assert.Throws<InvalidOperationException>(() => checker.Run(new Access(true, denied, 1, (uint)(byte)~bound.ResetValue[denied])));
-            Assert.Contains("not passthrough-writable", failure.Message, StringComparison.Ordinal);
+            Assert.Contains("the oracle says", failure.Message, StringComparison.Ordinal);
         }
 
         [Fact]
@@ -36,7 +37,7 @@ namespace VfioPolicy.Hardening.Tests.Isolation
         public void A_firewall_that_reads_raw_hardware_is_caught()
         {
             var failure = Assert.Throws<InvalidOperationException>(() => Open(Sabotage.ReadsRaw, (b, hw, at) => (b.DenyMask[at] & (hw[at] ^ b.ResetValue[at])) != 0));
-            Assert.Contains("fixed bits", failure.Message, StringComparison.Ordinal);
+            Assert.Contains("the oracle says", failure.Message, StringComparison.Ordinal);
         }
 
         [Fact]
@@ -45,6 +46,14 @@ namespace VfioPolicy.Hardening.Tests.Isolation
             var (checker, bound, _) = Open(Sabotage.AcceptsPastTheEnd, (b, hw, at) => true);
             var failure = Assert.Throws<InvalidOperationException>(() => checker.Run(new Access(false, bound.Size - 1, 2, 0)));
             Assert.Contains("illegal access", failure.Message, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void A_firewall_that_drops_audit_events_is_caught()
+        {
+            var (checker, bound, denied) = Open(Sabotage.SkipsAudit, (b, hw, at) => b.DenyMask[at] == 0xff && b.AuditMask[at] == 0xff);
+            var failure = Assert.Throws<InvalidOperationException>(() => checker.Run(new Access(true, denied, 1, (uint)(byte)~bound.ResetValue[denied])));
+            Assert.Contains("audit events []; the oracle says [1@", failure.Message, StringComparison.Ordinal);
         }
 
         /// <summary>Opens the checker on the first corpus device with a byte where <paramref name="where"/> holds under the strict policy (the defect can only show there).</summary>
@@ -57,7 +66,8 @@ namespace VfioPolicy.Hardening.Tests.Isolation
                 int offset = Enumerable.Range(0, bound.Size).FirstOrDefault(at => where(bound, device.Image.Bytes, at), -1);
                 if (offset >= 0)
                 {
-                    return (new IsolationChecker(new SabotagedPolicy(strict, sabotage), bound, device.Image.Bytes, "sabotaged " + sabotage), bound, offset);
+                    OracleLayout layout = OracleLayout.Build(OraclePolicies.For(strict.Name), device.Image.Bytes);
+                    return (new IsolationChecker(new SabotagedPolicy(strict, sabotage), bound, layout, device.Image.Bytes, "sabotaged " + sabotage), bound, offset);
                 }
             }
 
@@ -70,6 +80,15 @@ namespace VfioPolicy.Hardening.Tests.Isolation
             ClearsWriteOneToClear,
             ReadsRaw,
             AcceptsPastTheEnd,
+            SkipsAudit,
+        }
+
+        /// <summary>Where the audit-skipping firewall sends its events: nowhere.</summary>
+        private sealed class DiscardingAuditSink : IAuditSink
+        {
+            public void Record(AuditEvent auditEvent)
+            {
+            }
         }
 
         private sealed class SabotagedPolicy : ICompiledPolicy
@@ -88,7 +107,7 @@ namespace VfioPolicy.Hardening.Tests.Isolation
             public PolicyModel Model => _inner.Model;
 
             public IConfigSpaceFirewall Open(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit, IBehaviorHost? behaviors = null)
-                => new SabotagedFirewall(new PolicyInterpreter(bound, hardware, audit, behaviors), hardware, _sabotage);
+                => new SabotagedFirewall(new PolicyInterpreter(bound, hardware, _sabotage == Sabotage.SkipsAudit ? new DiscardingAuditSink() : audit, behaviors), hardware, _sabotage);
         }
 
         /// <summary>The interpreter with one defect; exposes its Shadow as the checker expects.</summary>

@@ -79,9 +79,10 @@ namespace VfioPolicy.Hardening.Tests.Runtime
             bool lost = false;
             var unexpected = new List<string>();
 
-            // Rounds of 250 ms until one loses an event (each round starts from an empty sink), for at most 2 s.
+            // Rounds of 250 ms until one loses an event (each round starts from an empty sink), for at most 10 s: the two
+            // threads must overlap, which a loaded machine may not let them do for a while.
             var clock = Stopwatch.StartNew();
-            for (int round = 0; round < 8 && !lost && !broke; round++)
+            for (int round = 0; round < 40 && !lost && !broke; round++)
             {
                 audit.Clear();
                 issued = 0;
