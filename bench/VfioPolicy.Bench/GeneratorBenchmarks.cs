@@ -44,10 +44,13 @@ namespace VfioPolicy.Bench
         /// <exception cref="InvalidOperationException">A library policy does not compile.</exception>
         public static int CompileAndEmit((string Path, string Text)[] files)
         {
+            // Fresh copies of the texts: the compiler reuses a parse while a text is the same string instance, so
+            // the same instances on every operation would measure parsing once, not once per operation. Within one
+            // operation each file is parsed once and shared by every policy that includes it, as in a build.
             var source = new InMemoryPolicySource();
             foreach ((string path, string text) in files)
             {
-                source.Add(path, text);
+                source.Add(path, new string(text.ToCharArray()));
             }
 
             var models = new List<(string Path, PolicyModel Model)>();
