@@ -127,13 +127,16 @@ namespace VfioPolicy.Bench
         }
     }
 
-    /// <summary>An audit sink that only counts, so denied writes cost what the firewall costs (plus the event it creates).</summary>
-    public sealed class CountingAuditSink : IAuditSink
+    /// <summary>An audit sink that only counts, so denied writes cost what the firewall costs (records, no events).</summary>
+    public sealed class CountingAuditSink : IAuditRecordSink
     {
         /// <summary>Events seen.</summary>
         public long Count { get; private set; }
 
         /// <inheritdoc />
         public void Record(AuditEvent auditEvent) => Count++;
+
+        /// <inheritdoc />
+        public void Record(in AuditRecord record) => Count++;
     }
 }

@@ -114,7 +114,7 @@ namespace VfioPolicy.Bench
             {
                 int bit = BitSemantics.LowestSetBit(denied);
                 RuleOrigin rule = _bound.OwnerOf(offset + (bit / 8), bit % 8);
-                _audit.Record(new AuditEvent(offset, length, value, rule, _bound.PolicyName));
+                new AuditRecord(offset, length, value, rule, _bound.PolicyName).ReportTo(_audit);
             }
 
             return AccessStatus.Ok;

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Linq;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.Compiler.Binding;
@@ -21,7 +22,12 @@ namespace VfioPolicy.Compiler
     public static class PolicyCompiler
     {
         /// <summary>Compiles the file at <paramref name="path"/>, reading it and its includes from <paramref name="source"/>.</summary>
-        public static CompilationResult Compile(string path, IPolicySource source) => Compile(path, source, PolicyParser.Parse);
+        /// <remarks>
+        /// A file's parse is reused while its text is the same string instance (held weakly, so the cache lives no longer
+        /// than the texts): a library compiles the same fragments into every policy, and the generator keeps unchanged
+        /// files' texts across runs.
+        /// </remarks>
+        public static CompilationResult Compile(string path, IPolicySource source) => Compile(path, source, ParseCache.Parse);
 
         /// <summary>
         /// Compiles with another parse step. Tests use it to hand the binder syntax trees the grammar would not
@@ -114,6 +120,47 @@ namespace VfioPolicy.Compiler
             }
 
             public string Resolve(string includingFile, string includePath) => _inner?.Resolve(includingFile, includePath) ?? PolicyPaths.Combine(includingFile, includePath);
+        }
+
+        /// <summary>
+        /// Parses reused by text identity: a <see cref="ConditionalWeakTable{TKey, TValue}"/> keyed by the text string, so
+        /// an entry lives only as long as its text does and a text that changed is a new key. The syntax trees are
+        /// immutable records, so every compilation may share them.
+        /// </summary>
+        private static class ParseCache
+        {
+            private static readonly ConditionalWeakTable<string, ParsedFile> Parsed = new ConditionalWeakTable<string, ParsedFile>();
+
+            public static ParseResult Parse(SourceFile file)
+            {
+                if (Parsed.TryGetValue(file.Text, out ParsedFile? cached) && cached.Path == file.Path)
+                {
+                    return cached.Result;
+                }
+
+                ParseResult result = PolicyParser.Parse(file);
+                lock (Parsed)
+                {
+                    // The same text under another path (its spans name the path) replaces the entry.
+                    Parsed.Remove(file.Text);
+                    Parsed.Add(file.Text, new ParsedFile(file.Path, result));
+                }
+
+                return result;
+            }
+
+            private sealed class ParsedFile
+            {
+                public ParsedFile(string path, ParseResult result)
+                {
+                    Path = path;
+                    Result = result;
+                }
+
+                public string Path { get; }
+
+                public ParseResult Result { get; }
+            }
         }
     }
 }

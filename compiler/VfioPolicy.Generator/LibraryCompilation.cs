@@ -12,9 +12,12 @@ using VfioPolicy.Grammar.Diagnostics;
 namespace VfioPolicy.Generator
 {
     /// <summary>
-    /// The compile stage: every policy file is compiled against all the others (so includes resolve among the
-    /// additional files), complete policies without errors become <see cref="GeneratedPolicy"/> values, fragments are
-    /// checked, and every diagnostic is kept once even when several policies include the file it points into.
+    /// The compile stage, in steps the pipeline caches apart: each file is scanned for its includes (<see cref="Scan"/>),
+    /// each file becomes a unit of itself and the project files it reaches (<see cref="Units"/>), each unit is compiled
+    /// on its own (<see cref="CompileUnit"/>), so an edit recompiles only the files that read the edited one; then the
+    /// library is assembled (<see cref="Assemble"/>): complete policies without errors become
+    /// <see cref="GeneratedPolicy"/> values, and every diagnostic is kept once even when several policies include the
+    /// file it points into.
     /// </summary>
     internal static class LibraryCompilation
     {
@@ -31,49 +34,123 @@ namespace VfioPolicy.Generator
             return normalized.StartsWith(root, StringComparison.Ordinal) ? normalized.Substring(root.Length) : normalized;
         }
 
-        public static CompiledLibrary Compile(ImmutableArray<PolicyText> texts, CancellationToken cancellation)
+        /// <summary>Scans one file (a parse, no compilation): the project paths its includes read, and its policy name.</summary>
+        public static ScannedPolicyFile Scan(PolicyText text)
         {
-            var ordered = texts.OrderBy(t => t.CompilerPath, StringComparer.Ordinal).ToList();
+            var file = VfioPolicy.Grammar.Parsing.PolicyParser.Parse(new VfioPolicy.Grammar.Text.SourceFile(text.CompilerPath, text.Text)).File;
+            if (file == null)
+            {
+                return new ScannedPolicyFile(text, EquatableArray<string>.Empty, null);
+            }
+
+            var resolver = new InMemoryPolicySource();
+            var includes = new List<string>();
+            foreach (VfioPolicy.Grammar.Syntax.IncludeStatement include in file.Statements.OfType<VfioPolicy.Grammar.Syntax.IncludeStatement>())
+            {
+                // The compiler's own resolution: what is not a library file is a project path (present or not).
+                string? target = PolicyPaths.ResolveInclude(text.CompilerPath, include.Path.Value, include.FromLibrary, resolver);
+                if (target != null && !StandardLibrary.IsLibraryPath(target))
+                {
+                    includes.Add(target);
+                }
+            }
+
+            string? name = file.Statements.OfType<VfioPolicy.Grammar.Syntax.PolicyStatement>().FirstOrDefault()?.Name.Value;
+            return new ScannedPolicyFile(text, includes.ToEquatableArray(), name);
+        }
+
+        /// <summary>One compile unit per file, in path order: the file and the project files its includes reach.</summary>
+        public static ImmutableArray<CompileUnit> Units(ImmutableArray<ScannedPolicyFile> files, CancellationToken cancellation)
+        {
+            var byPath = new Dictionary<string, ScannedPolicyFile>(StringComparer.Ordinal);
+            foreach (ScannedPolicyFile file in files.OrderBy(f => f.Text.CompilerPath, StringComparer.Ordinal))
+            {
+                // Two files under one compiler path: the compiler source keeps the last added, in path order, so do the same.
+                byPath[file.Text.CompilerPath] = file;
+            }
+
+            var units = ImmutableArray.CreateBuilder<CompileUnit>(files.Length);
+            foreach (ScannedPolicyFile file in files.OrderBy(f => f.Text.CompilerPath, StringComparer.Ordinal))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var reached = new SortedDictionary<string, PolicyText>(StringComparer.Ordinal);
+                var pending = new Stack<string>(file.Includes.Reverse());
+                while (pending.Count > 0)
+                {
+                    string path = pending.Pop();
+                    if (path == file.Text.CompilerPath || reached.ContainsKey(path) || !byPath.TryGetValue(path, out ScannedPolicyFile? included))
+                    {
+                        continue;
+                    }
+
+                    reached.Add(path, included.Text);
+                    foreach (string next in included.Includes)
+                    {
+                        pending.Push(next);
+                    }
+                }
+
+                units.Add(new CompileUnit(byPath[file.Text.CompilerPath].Text, file.PolicyName, reached.Values.ToEquatableArray()));
+            }
+
+            return units.MoveToImmutable();
+        }
+
+        /// <summary>Compiles one unit's root against the files it reaches: exactly what compiling it against the whole library reads.</summary>
+        public static CompiledFile CompileUnit(CompileUnit unit, CancellationToken cancellation)
+        {
+            cancellation.ThrowIfCancellationRequested();
             var source = new InMemoryPolicySource
             {
                 // The generator sees only the project's VfioPolicy items: a file that exists but is not listed is missing too.
                 MissingFileHint = "a build compiles only the project's VfioPolicy items: if the file exists, list it (<VfioPolicy Include=\"PATH\" />)",
             };
             var fullPaths = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (PolicyText text in ordered)
+            foreach (PolicyText text in unit.Reached.Concat(new[] { unit.Root }))
             {
                 source.Add(text.CompilerPath, text.Text);
                 fullPaths[text.CompilerPath] = text.FullPath;
             }
 
+            CompilationResult result = PolicyCompiler.Compile(unit.Root.CompilerPath, source);
+            var diagnostics = result.Diagnostics.Select(d => ToData(d, fullPaths)).ToEquatableArray();
+            PolicyModel? model = result.IsComplete && result.Model != null ? result.Model : null;
+            string? failed = result.Model == null ? unit.RootPolicyName : null;
+            return new CompiledFile(unit.Root.CompilerPath, model, failed, diagnostics);
+        }
+
+        /// <summary>
+        /// The library from its compiled files (in path order): the policies to generate, named together (so a
+        /// policy's class name does not change when another one gains or loses an error), the placeholders, and every
+        /// diagnostic once even when several policies include the file it points into.
+        /// </summary>
+        public static CompiledLibrary Assemble(ImmutableArray<CompiledFile> files, CancellationToken cancellation)
+        {
             var models = new List<(string Path, PolicyModel Model)>();
             var failed = new List<(string Path, string Name)>();
             var diagnostics = new List<DiagnosticData>();
             var seen = new HashSet<DiagnosticData>();
-            foreach (PolicyText text in ordered)
+            foreach (CompiledFile file in files.OrderBy(f => f.CompilerPath, StringComparer.Ordinal))
             {
                 cancellation.ThrowIfCancellationRequested();
-                CompilationResult result = PolicyCompiler.Compile(text.CompilerPath, source);
-                foreach (Diagnostic diagnostic in result.Diagnostics)
+                foreach (DiagnosticData data in file.Diagnostics)
                 {
-                    DiagnosticData data = ToData(diagnostic, fullPaths);
                     if (seen.Add(data))
                     {
                         diagnostics.Add(data);
                     }
                 }
 
-                if (result.IsComplete && result.Model != null)
+                if (file.Model != null)
                 {
-                    models.Add((text.CompilerPath, result.Model));
+                    models.Add((file.CompilerPath, file.Model));
                 }
-                else if (result.Model == null && PolicyName(text) is string name)
+                else if (file.FailedPolicyName is string name)
                 {
-                    failed.Add((text.CompilerPath, name));
+                    failed.Add((file.CompilerPath, name));
                 }
             }
 
-            // Named together, so a policy's class name does not change when another one gains or loses an error.
             IReadOnlyDictionary<string, string> classNames = HandlerEmitter.ClassNames(
                 models.Select(m => new KeyValuePair<string, string>(m.Path, m.Model.Name)).Concat(failed.Select(f => new KeyValuePair<string, string>(f.Path, f.Name))));
             var policies = models
@@ -90,11 +167,6 @@ namespace VfioPolicy.Generator
                 .ToEquatableArray();
             return new CompiledLibrary(policies, sorted, placeholders);
         }
-
-        // The name on a complete policy's `policy` line, when the file parses far enough to have one.
-        private static string? PolicyName(PolicyText text)
-            => VfioPolicy.Grammar.Parsing.PolicyParser.Parse(new VfioPolicy.Grammar.Text.SourceFile(text.CompilerPath, text.Text))
-                .File?.Statements.OfType<VfioPolicy.Grammar.Syntax.PolicyStatement>().FirstOrDefault()?.Name.Value;
 
         private static DiagnosticData ToData(Diagnostic diagnostic, Dictionary<string, string> fullPaths)
         {

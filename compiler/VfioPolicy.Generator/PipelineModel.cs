@@ -14,6 +14,25 @@ namespace VfioPolicy.Generator
     /// <param name="Text">The file's text.</param>
     internal sealed record PolicyText(string FullPath, string CompilerPath, string Text);
 
+    /// <summary>One policy file scanned: its text, the project paths its include and extends lines read, and its policy name (null for a fragment or a file that does not parse).</summary>
+    /// <param name="Text">The file.</param>
+    /// <param name="Includes">The compiler paths its includes resolve to, in order (library files and unresolvable includes left out).</param>
+    /// <param name="PolicyName">The name on its <c>policy</c> line.</param>
+    internal sealed record ScannedPolicyFile(PolicyText Text, EquatableArray<string> Includes, string? PolicyName);
+
+    /// <summary>What compiling one file reads: the file and every project file it reaches through includes, so that the unit changes only when one of those does.</summary>
+    /// <param name="Root">The file compiled.</param>
+    /// <param name="RootPolicyName">The name on its <c>policy</c> line, for the placeholder class of a policy with errors.</param>
+    /// <param name="Reached">The other project files it includes, directly or not, in path order.</param>
+    internal sealed record CompileUnit(PolicyText Root, string? RootPolicyName, EquatableArray<PolicyText> Reached);
+
+    /// <summary>One file compiled: its model when it is a complete policy without errors, its policy name when it is one with errors, and its diagnostics.</summary>
+    /// <param name="CompilerPath">The file's compiler path.</param>
+    /// <param name="Model">The lowered policy of a complete policy that compiled without errors, else null.</param>
+    /// <param name="FailedPolicyName">The name of a complete policy that did not compile, else null.</param>
+    /// <param name="Diagnostics">Every diagnostic of its compilation, in the compiler's order.</param>
+    internal sealed record CompiledFile(string CompilerPath, PolicyModel? Model, string? FailedPolicyName, EquatableArray<DiagnosticData> Diagnostics);
+
     /// <summary>A complete policy that compiled without errors: everything the source output needs.</summary>
     /// <param name="CompilerPath">Its path as the compiler and the generated comments show it.</param>
     /// <param name="HintName">The unique, deterministic AddSource hint name.</param>

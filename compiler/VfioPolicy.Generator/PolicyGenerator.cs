@@ -7,7 +7,8 @@ namespace VfioPolicy.Generator
 {
     /// <summary>
     /// Compiles the *.vfiopolicy AdditionalFiles of a project into policy handlers at build time. This file only
-    /// wires the stages: read texts → compile the library (<see cref="LibraryCompilation"/>) → one source per policy
+    /// wires the stages: read texts → scan, unit and compile each file, then assemble the library
+    /// (<see cref="LibraryCompilation"/>) → one source per policy
     /// (<see cref="HandlerEmitter"/>), with diagnostics reported through their own pipeline so that a change that
     /// only moves a diagnostic does not regenerate code.
     /// </summary>
@@ -33,9 +34,24 @@ namespace VfioPolicy.Generator
                     pair.Left.GetText(cancellation)?.ToString() ?? string.Empty))
                 .WithTrackingName(TrackingNames.PolicyTexts);
 
-            IncrementalValueProvider<CompiledLibrary> library = texts
+            // Each file is scanned and compiled in steps of its own, so that an edit re-runs them only for the files
+            // that read the edited one; the library step only assembles the compiled files.
+            IncrementalValuesProvider<ScannedPolicyFile> scanned = texts
+                .Select((text, _) => LibraryCompilation.Scan(text))
+                .WithTrackingName(TrackingNames.Scanned);
+
+            IncrementalValuesProvider<CompileUnit> units = scanned
                 .Collect()
-                .Select((all, cancellation) => LibraryCompilation.Compile(all, cancellation))
+                .SelectMany((all, cancellation) => LibraryCompilation.Units(all, cancellation))
+                .WithTrackingName(TrackingNames.Units);
+
+            IncrementalValuesProvider<CompiledFile> compiled = units
+                .Select((unit, cancellation) => LibraryCompilation.CompileUnit(unit, cancellation))
+                .WithTrackingName(TrackingNames.Compiled);
+
+            IncrementalValueProvider<CompiledLibrary> library = compiled
+                .Collect()
+                .Select((all, cancellation) => LibraryCompilation.Assemble(all, cancellation))
                 .WithTrackingName(TrackingNames.Library);
 
             IncrementalValuesProvider<GeneratedPolicy> policies = library
@@ -87,7 +103,16 @@ namespace VfioPolicy.Generator
             /// <summary>Each policy file's path and text.</summary>
             public const string PolicyTexts = "PolicyTexts";
 
-            /// <summary>The whole library compiled.</summary>
+            /// <summary>Each policy file scanned for its includes and policy name.</summary>
+            public const string Scanned = "Scanned";
+
+            /// <summary>Each file with the project files its includes reach: what compiling it reads.</summary>
+            public const string Units = "Units";
+
+            /// <summary>Each file compiled on its own.</summary>
+            public const string Compiled = "Compiled";
+
+            /// <summary>The whole library assembled from its compiled files.</summary>
             public const string Library = "Library";
 
             /// <summary>Each complete policy to generate.</summary>

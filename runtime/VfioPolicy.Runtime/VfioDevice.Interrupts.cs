@@ -688,7 +688,7 @@ namespace VfioPolicy.Runtime
                             // The kernel resets only a function that advertises FLR (pcie_has_flr, AF TP and FLR);
                             // anything else would be a bus reset the consumer has no right to. Dropped and audited.
                             RuleOrigin origin = Binding.FindBehavior(registerOffset)?.Origin ?? RuleOrigin.Chain;
-                            Audit.Record(new AuditEvent(offset, width, value, origin, Binding.PolicyName));
+                            new AuditRecord(offset, width, value, origin, Binding.PolicyName).ReportTo(Audit);
                         }
                     }
 

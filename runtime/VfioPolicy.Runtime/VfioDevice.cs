@@ -152,6 +152,12 @@ namespace VfioPolicy.Runtime
         /// <summary>Where denied writes are reported.</summary>
         public IAuditSink Audit { get; private set; }
 
+        /// <summary>
+        /// What the audit sink held, recorded and dropped (by rate, by capacity) so far, when it is a
+        /// <see cref="AccessModel.Audit.BoundedAuditSink"/> (the default); null for a sink of the caller's that is not.
+        /// </summary>
+        public AccessModel.Audit.AuditCounts? AuditCounts => (Audit as AccessModel.Audit.BoundedAuditSink)?.Counts;
+
         /// <summary>The chain walk's and binder's warnings.</summary>
         public IReadOnlyList<string> Warnings => Binding.Warnings;
 

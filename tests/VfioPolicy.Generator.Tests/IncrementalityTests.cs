@@ -59,6 +59,11 @@ namespace VfioPolicy.Generator.Tests
             Assert.Equal(new[] { "b" }, PoliciesBy(result, IncrementalStepRunReason.Modified, IncrementalStepRunReason.New));
             Assert.Equal(new[] { "a", "c" }, PoliciesBy(result, IncrementalStepRunReason.Unchanged, IncrementalStepRunReason.Cached));
             Assert.Equal(new[] { IncrementalStepRunReason.Modified }, SourceOutputReasons(result).Where(IsRegenerated).ToArray());
+
+            // Only b was scanned and compiled again: the other files' steps ran from the cache.
+            Assert.Equal(new[] { "/src/b.vfiopolicy" }, FilesRun(result, PolicyGenerator.TrackingNames.Scanned));
+            Assert.Equal(new[] { "/src/b.vfiopolicy" }, FilesRun(result, PolicyGenerator.TrackingNames.Compiled));
+            Assert.Equal(new[] { "/src/a.vfiopolicy", "/src/c.vfiopolicy", FragmentPath }, FilesCached(result, PolicyGenerator.TrackingNames.Compiled));
         }
 
         [Fact]
@@ -91,6 +96,10 @@ namespace VfioPolicy.Generator.Tests
             Assert.Equal(new[] { "a", "b" }, PoliciesBy(result, IncrementalStepRunReason.Modified, IncrementalStepRunReason.New));
             Assert.Equal(new[] { "c" }, PoliciesBy(result, IncrementalStepRunReason.Unchanged, IncrementalStepRunReason.Cached));
             Assert.Equal(2, SourceOutputReasons(result).Count(IsRegenerated));
+
+            // The fragment and the two policies that read it were compiled again; c was not.
+            Assert.Equal(new[] { "/src/a.vfiopolicy", "/src/b.vfiopolicy", FragmentPath }, FilesRun(result, PolicyGenerator.TrackingNames.Compiled));
+            Assert.Equal(new[] { "/src/c.vfiopolicy" }, FilesCached(result, PolicyGenerator.TrackingNames.Compiled));
         }
 
         [Fact]
@@ -114,6 +123,9 @@ namespace VfioPolicy.Generator.Tests
             {
                 PolicyGenerator.TrackingNames.ProjectDirectory,
                 PolicyGenerator.TrackingNames.PolicyTexts,
+                PolicyGenerator.TrackingNames.Scanned,
+                PolicyGenerator.TrackingNames.Units,
+                PolicyGenerator.TrackingNames.Compiled,
                 PolicyGenerator.TrackingNames.Library,
                 PolicyGenerator.TrackingNames.Policies,
                 PolicyGenerator.TrackingNames.Diagnostics,
@@ -189,6 +201,29 @@ namespace VfioPolicy.Generator.Tests
             object model = value.GetType().GetProperty("Model")?.GetValue(value)
                 ?? throw new InvalidOperationException("A Policies step value of type " + value.GetType() + " has no Model.");
             return ((VfioPolicy.AccessModel.Model.PolicyModel)model).Name;
+        }
+
+        /// <summary>The files a per-file step (Scanned: full paths; Compiled: compiler paths) ran for again (its output new, modified, or recomputed unchanged), sorted.</summary>
+        private static string[] FilesRun(GeneratorRunResult result, string step)
+            => FilesOf(result, step, IncrementalStepRunReason.New, IncrementalStepRunReason.Modified, IncrementalStepRunReason.Unchanged);
+
+        /// <summary>The files a per-file step did not run for (its output taken from the cache), sorted.</summary>
+        private static string[] FilesCached(GeneratorRunResult result, string step) => FilesOf(result, step, IncrementalStepRunReason.Cached);
+
+        private static string[] FilesOf(GeneratorRunResult result, string step, params IncrementalStepRunReason[] reasons)
+            => result.TrackedSteps[step]
+                .SelectMany(run => run.Outputs)
+                .Where(output => reasons.Contains(output.Reason))
+                .Select(output => FileOf(output.Value))
+                .OrderBy(n => n, StringComparer.Ordinal)
+                .ToArray();
+
+        /// <summary>The file of a Scanned value (its text's full path) or a Compiled value (its compiler path), read by reflection: the records are internal.</summary>
+        private static string FileOf(object value)
+        {
+            object? text = value.GetType().GetProperty("Text")?.GetValue(value);
+            object? path = text != null ? text.GetType().GetProperty("FullPath")?.GetValue(text) : value.GetType().GetProperty("CompilerPath")?.GetValue(value);
+            return path as string ?? throw new InvalidOperationException("A step value of type " + value.GetType() + " names no file.");
         }
 
         /// <summary>Why each source output ran (one entry per generated file or diagnostics batch).</summary>

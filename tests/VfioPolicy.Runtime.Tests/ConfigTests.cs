@@ -37,6 +37,36 @@ namespace VfioPolicy.Runtime.Tests
         }
 
         [Fact]
+        public void The_default_audit_sink_is_bounded_and_the_device_shows_its_drops()
+        {
+            SimulatedPciDevice edu = Devices.Edu();
+            using VfioDevice device = Devices.OpenEdu(new SimulatedVfioKernel(edu));
+            var sink = Assert.IsType<AccessModel.Audit.BoundedAuditSink>(device.Audit);
+            int burst = sink.Limits.BurstPerRule;
+
+            for (int i = 0; i < burst + 5; i++)
+            {
+                device.WriteConfig(0x0f, 1, 0x40);
+            }
+
+            // Within a second the rule's bucket refills by at most one event: its burst recorded, the rest dropped.
+            AccessModel.Audit.AuditCounts counts = Assert.NotNull(device.AuditCounts);
+            Assert.Equal(burst + 5, counts.Recorded + counts.Dropped);
+            Assert.InRange(counts.Recorded, burst, burst + 1);
+            Assert.Equal(counts.Dropped, counts.DroppedByRate);
+            Assert.Equal(counts.Recorded, counts.Held);
+            Assert.All(sink.Drain(), e => Assert.Equal((0x0f, "strict"), (e.Offset, e.Policy)));
+            Assert.Equal(0, device.AuditCounts!.Value.Held);
+        }
+
+        [Fact]
+        public void A_device_with_a_sink_of_its_callers_has_no_audit_counts()
+        {
+            using VfioDevice device = VfioDevice.Open(Devices.EduAddress, Devices.Policy("strict"), new SimulatedVfioKernel(Devices.Edu()), new VfioDeviceOptions { Audit = new RecordingAuditSink() });
+            Assert.Null(device.AuditCounts);
+        }
+
+        [Fact]
         public void A_virtualized_write_reads_back_but_never_reaches_the_device()
         {
             SimulatedPciDevice edu = Devices.Edu();

@@ -1,7 +1,9 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using VfioPolicy.AccessModel.Audit;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Interpretation;
@@ -14,7 +16,8 @@ namespace VfioPolicy.Cli.Simulation
 {
     /// <summary>
     /// Runs consumer accesses through the reference interpreter against simulated hardware built from a dump, and
-    /// prints for each access its result, the hardware traffic it caused, behavior calls and audit events.
+    /// prints for each access its result, the hardware traffic it caused, behavior calls and audit events (through the
+    /// runtime's default, bounded audit sink, whose drops it prints too).
     /// </summary>
     public static class SimulationSession
     {
@@ -42,7 +45,10 @@ namespace VfioPolicy.Cli.Simulation
         public static void Run(BoundConfigSpace bound, byte[] config, IReadOnlyList<ScriptAccess> accesses, CliContext context, TextWriter output)
         {
             var hardware = new SimulatedConfigHardware(config, HardwareWriteOneToClear(bound, config));
-            var audit = new RecordingAuditSink();
+            // The runtime's default sink with its default limits, so that a script sees what a consumer would: a
+            // rule's burst, then drops, counted. Time stands still in a simulation (no refill), so a transcript does
+            // not depend on how fast the machine ran it.
+            var audit = new BoundedAuditSink(AuditLimits.Default, () => TimeSpan.Zero);
             var behaviors = new RecordingBehaviorHost();
             var firewall = new PolicyInterpreter(bound, hardware, audit, behaviors);
 
@@ -58,7 +64,7 @@ namespace VfioPolicy.Cli.Simulation
                 }
 
                 int trafficBefore = hardware.Traffic.Count;
-                int auditBefore = audit.Events.Count;
+                AuditCounts auditBefore = audit.Counts;
                 int behaviorsBefore = behaviors.Calls.Count;
                 string result;
                 if (access.Value is uint value)
@@ -91,7 +97,7 @@ namespace VfioPolicy.Cli.Simulation
                         Hex(call.Value, call.Width)));
                 }
 
-                foreach (AuditEvent auditEvent in audit.Events.Skip(auditBefore))
+                foreach (AuditEvent auditEvent in audit.Drain())
                 {
                     output.WriteLine(string.Format(
                         CultureInfo.InvariantCulture,
@@ -102,15 +108,29 @@ namespace VfioPolicy.Cli.Simulation
                         OwnershipMap.Location(auditEvent.Rule, context),
                         auditEvent.Policy));
                 }
+
+                AuditCounts auditAfter = audit.Counts;
+                if (auditAfter.Dropped != auditBefore.Dropped)
+                {
+                    output.WriteLine(string.Format(
+                        CultureInfo.InvariantCulture,
+                        "      audit: denied write dropped by the audit sink ({0} by its rule's rate limit, {1} by its capacity)",
+                        auditAfter.DroppedByRate - auditBefore.DroppedByRate,
+                        auditAfter.DroppedByCapacity - auditBefore.DroppedByCapacity));
+                }
             }
 
+            AuditCounts counts = audit.Counts;
             output.WriteLine(string.Format(
                 CultureInfo.InvariantCulture,
-                "{0} access(es): {1} hardware access(es), {2} behavior call(s), {3} audit event(s)",
+                "{0} access(es): {1} hardware access(es), {2} behavior call(s), {3} audit event(s), {4} dropped by the audit sink ({5} by rate, {6} by capacity)",
                 accesses.Count,
                 hardwareAccesses,
                 behaviors.Calls.Count,
-                audit.Events.Count));
+                counts.Recorded,
+                counts.Dropped,
+                counts.DroppedByRate,
+                counts.DroppedByCapacity));
         }
 
         private static string Describe(AccessStatus status) => status switch

@@ -1,8 +1,10 @@
 using System;
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
+using System.Text;
 using VfioPolicy.AccessModel.Model;
 
 namespace VfioPolicy.Compiler.Emit
@@ -19,11 +21,16 @@ namespace VfioPolicy.Compiler.Emit
     {
         private const int InlineLimit = 150;
 
+        // The reflected shape of each type, found once: the serializer visits every node of a model, and reflecting
+        // per node (constructors, properties, names) was most of the generator's time and allocation.
+        private static readonly ConcurrentDictionary<Type, Shape> Shapes = new ConcurrentDictionary<Type, Shape>();
+
         /// <summary>Writes <paramref name="value"/> as an expression: <paramref name="prefix"/>, the expression, <paramref name="suffix"/>.</summary>
         /// <exception cref="NotSupportedException">The value has a type the serializer cannot rebuild.</exception>
         public static void Write(SourceWriter writer, object? value, string prefix, string suffix)
         {
-            string? inline = Inline(value);
+            // Only an inline form that fits is used for a composite, so building one stops as soon as it cannot fit.
+            string? inline = Inline(value, InlineLimit - prefix.Length - suffix.Length);
 
             // A scalar (string, number, enum, null) has no parts to break over lines: it is written on one line
             // however long it is, so a long policy name or rule text never falls through to the composite cases.
@@ -33,12 +40,12 @@ namespace VfioPolicy.Compiler.Emit
                 return;
             }
 
-            if (value != null && IsEquatableArray(value.GetType()))
+            Shape? shape = value == null ? null : ShapeOf(value.GetType());
+            if (shape != null && shape.IsEquatableArray)
             {
-                Type element = value.GetType().GetGenericArguments()[0];
-                writer.Line(prefix + "new " + TypeName(value.GetType()) + "(new " + TypeName(element) + "[]");
+                writer.Line(prefix + "new " + shape.TypeName + "(new " + shape.ElementTypeName + "[]");
                 writer.Open();
-                foreach (object? item in (IEnumerable)value)
+                foreach (object? item in (IEnumerable)value!)
                 {
                     Write(writer, item, string.Empty, ",");
                 }
@@ -47,20 +54,19 @@ namespace VfioPolicy.Compiler.Emit
                 return;
             }
 
-            if (value != null && IsRecord(value.GetType(), out ConstructorInfo? constructor, out PropertyInfo[] extra))
+            if (shape != null && shape.IsRecord)
             {
-                ParameterInfo[] parameters = constructor!.GetParameters();
-                writer.Line(prefix + "new " + TypeName(value.GetType()) + "(");
+                writer.Line(prefix + "new " + shape.TypeName + "(");
                 using (writer.Indent())
                 {
-                    for (int i = 0; i < parameters.Length; i++)
+                    for (int i = 0; i < shape.Parameters.Length; i++)
                     {
-                        object? argument = PropertyFor(value.GetType(), parameters[i]).GetValue(value);
-                        Write(writer, argument, parameters[i].Name + ": ", i + 1 < parameters.Length ? "," : string.Empty);
+                        object? argument = shape.Parameters[i].GetValue(value);
+                        Write(writer, argument, shape.ParameterNames[i] + ": ", i + 1 < shape.Parameters.Length ? "," : string.Empty);
                     }
                 }
 
-                if (extra.Length == 0)
+                if (shape.Extra.Length == 0)
                 {
                     writer.Line(")" + suffix);
                     return;
@@ -68,7 +74,7 @@ namespace VfioPolicy.Compiler.Emit
 
                 writer.Line(")");
                 writer.Open();
-                foreach (PropertyInfo property in extra)
+                foreach (PropertyInfo property in shape.Extra)
                 {
                     Write(writer, property.GetValue(value), property.Name + " = ", ",");
                 }
@@ -80,8 +86,12 @@ namespace VfioPolicy.Compiler.Emit
             throw new NotSupportedException("The model serializer cannot rebuild a value of type " + (value?.GetType().FullName ?? "null") + ".");
         }
 
-        /// <summary>The one-line expression for <paramref name="value"/>, or null when it has parts that need several lines.</summary>
-        private static string? Inline(object? value)
+        /// <summary>
+        /// The one-line expression for <paramref name="value"/>; null when it has parts that need several lines, or when
+        /// it is an array or a record whose expression would be longer than <paramref name="budget"/> (a scalar is
+        /// returned whatever its length).
+        /// </summary>
+        private static string? Inline(object? value, int budget)
         {
             switch (value)
             {
@@ -101,39 +111,70 @@ namespace VfioPolicy.Compiler.Emit
                     return EnumMember(member);
             }
 
-            Type type = value.GetType();
-            if (IsEquatableArray(type))
+            Shape shape = ShapeOf(value.GetType());
+            if (shape.IsEquatableArray)
             {
-                var items = ((IEnumerable)value).Cast<object?>().ToList();
-                if (items.Count == 0)
+                var items = (IEnumerable)value;
+                var text = new StringBuilder();
+                bool first = true;
+                foreach (object? item in items)
                 {
-                    return TypeName(type) + ".Empty";
-                }
-
-                var parts = items.Select(Inline).ToList();
-                return parts.Any(p => p == null)
-                    ? null
-                    : "new " + TypeName(type) + "(new " + TypeName(type.GetGenericArguments()[0]) + "[] { " + string.Join(", ", parts) + " })";
-            }
-
-            if (IsRecord(type, out ConstructorInfo? constructor, out PropertyInfo[] extra) && extra.Length == 0)
-            {
-                var arguments = new List<string>();
-                foreach (ParameterInfo parameter in constructor!.GetParameters())
-                {
-                    string? argument = Inline(PropertyFor(type, parameter).GetValue(value));
-                    if (argument == null)
+                    text.Append(first ? "new " + shape.TypeName + "(new " + shape.ElementTypeName + "[] { " : ", ");
+                    first = false;
+                    if (!AppendWithin(text, item, budget))
                     {
                         return null;
                     }
-
-                    arguments.Add(argument);
                 }
 
-                return "new " + TypeName(type) + "(" + string.Join(", ", arguments) + ")";
+                if (first)
+                {
+                    return shape.TypeName + ".Empty";
+                }
+
+                text.Append(" })");
+                return text.Length <= budget ? text.ToString() : null;
+            }
+
+            if (shape.IsRecord && shape.Extra.Length == 0)
+            {
+                var text = new StringBuilder("new ").Append(shape.TypeName).Append('(');
+                for (int i = 0; i < shape.Parameters.Length; i++)
+                {
+                    if (i > 0)
+                    {
+                        text.Append(", ");
+                    }
+
+                    if (!AppendWithin(text, shape.Parameters[i].GetValue(value), budget))
+                    {
+                        return null;
+                    }
+                }
+
+                text.Append(')');
+                return text.Length <= budget ? text.ToString() : null;
             }
 
             return null;
+        }
+
+        /// <summary>Appends the inline form of <paramref name="part"/>; false when it has none or the text no longer fits in <paramref name="budget"/>.</summary>
+        private static bool AppendWithin(StringBuilder text, object? part, int budget)
+        {
+            if (text.Length > budget)
+            {
+                return false;
+            }
+
+            string? inline = Inline(part, budget - text.Length);
+            if (inline == null)
+            {
+                return false;
+            }
+
+            text.Append(inline);
+            return text.Length <= budget;
         }
 
         private static string EnumMember(Enum member)
@@ -147,7 +188,9 @@ namespace VfioPolicy.Compiler.Emit
 
         /// <summary>Whether <paramref name="value"/> is an array or a record, whose parts can be written over several lines.</summary>
         private static bool IsComposite(object? value)
-            => value != null && (IsEquatableArray(value.GetType()) || IsRecord(value.GetType(), out _, out _));
+            => value != null && !(value is string) && !(value is Enum) && !value.GetType().IsPrimitive && (ShapeOf(value.GetType()).IsEquatableArray || ShapeOf(value.GetType()).IsRecord);
+
+        private static Shape ShapeOf(Type type) => Shapes.GetOrAdd(type, t => new Shape(t));
 
         private static bool IsEquatableArray(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(EquatableArray<>);
 
@@ -178,8 +221,6 @@ namespace VfioPolicy.Compiler.Emit
         private static PropertyInfo? FindProperty(Type type, ParameterInfo parameter)
             => type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
                 .FirstOrDefault(p => string.Equals(p.Name, parameter.Name, StringComparison.OrdinalIgnoreCase) && p.CanRead && p.GetIndexParameters().Length == 0);
-
-        private static PropertyInfo PropertyFor(Type type, ParameterInfo parameter) => FindProperty(type, parameter)!;
 
         /// <summary>The fully qualified C# name of <paramref name="type"/>.</summary>
         public static string TypeName(Type type)
@@ -217,6 +258,47 @@ namespace VfioPolicy.Compiler.Emit
             }
 
             return "global::" + (type.FullName ?? type.Name).Replace('+', '.');
+        }
+
+        /// <summary>What the serializer needs of one type, reflected once.</summary>
+        private sealed class Shape
+        {
+            public Shape(Type type)
+            {
+                TypeName = ModelSerializer.TypeName(type);
+                IsEquatableArray = ModelSerializer.IsEquatableArray(type);
+                ElementTypeName = IsEquatableArray ? ModelSerializer.TypeName(type.GetGenericArguments()[0]) : string.Empty;
+                IsRecord = !IsEquatableArray && ModelSerializer.IsRecord(type, out ConstructorInfo? constructor, out PropertyInfo[] extra) && constructor != null;
+                if (IsRecord)
+                {
+                    ModelSerializer.IsRecord(type, out constructor, out extra);
+                    ParameterInfo[] parameters = constructor!.GetParameters();
+                    Parameters = parameters.Select(p => FindProperty(type, p)!).ToArray();
+                    ParameterNames = parameters.Select(p => p.Name ?? string.Empty).ToArray();
+                    Extra = extra;
+                }
+                else
+                {
+                    Parameters = Array.Empty<PropertyInfo>();
+                    ParameterNames = Array.Empty<string>();
+                    Extra = Array.Empty<PropertyInfo>();
+                }
+            }
+
+            public string TypeName { get; }
+
+            public bool IsEquatableArray { get; }
+
+            public string ElementTypeName { get; }
+
+            public bool IsRecord { get; }
+
+            /// <summary>The property read for each constructor parameter, in parameter order.</summary>
+            public PropertyInfo[] Parameters { get; }
+
+            public string[] ParameterNames { get; }
+
+            public PropertyInfo[] Extra { get; }
         }
     }
 }

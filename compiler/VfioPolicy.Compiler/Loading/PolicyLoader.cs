@@ -127,20 +127,7 @@ namespace VfioPolicy.Compiler.Loading
 
         // A library file's relative includes stay in the library; `library "NAME"` reaches it from anywhere.
         private string? Resolve(string includingFile, IncludeStatement include)
-        {
-            if (include.FromLibrary)
-            {
-                return StandardLibrary.PathOf(include.Path.Value);
-            }
-
-            if (!StandardLibrary.IsLibraryPath(includingFile))
-            {
-                return _source.Resolve(includingFile, include.Path.Value);
-            }
-
-            string combined = PolicyPaths.Combine(includingFile, include.Path.Value);
-            return StandardLibrary.IsLibraryPath(combined) ? combined : null;
-        }
+            => PolicyPaths.ResolveInclude(includingFile, include.Path.Value, include.FromLibrary, _source);
 
         private static string LibrarySuggestion(string name)
         {

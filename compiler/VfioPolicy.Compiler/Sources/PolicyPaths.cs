@@ -61,6 +61,28 @@ namespace VfioPolicy.Compiler.Sources
             return Normalize(Directory(includingFile) + include);
         }
 
+        /// <summary>
+        /// The path an <c>include</c> or <c>extends</c> of <paramref name="includePath"/> in <paramref name="includingFile"/>
+        /// reads, as the compiler resolves it: a <c>library "NAME"</c> include (<paramref name="fromLibrary"/>) names a
+        /// library file; a library file's relative includes stay in the library; any other file's go through
+        /// <paramref name="source"/>. Null when the include cannot name a file (outside the library, or no such library name).
+        /// </summary>
+        public static string? ResolveInclude(string includingFile, string includePath, bool fromLibrary, IPolicySource source)
+        {
+            if (fromLibrary)
+            {
+                return StandardLibrary.PathOf(includePath);
+            }
+
+            if (!StandardLibrary.IsLibraryPath(includingFile))
+            {
+                return source.Resolve(includingFile, includePath);
+            }
+
+            string combined = Combine(includingFile, includePath);
+            return StandardLibrary.IsLibraryPath(combined) ? combined : null;
+        }
+
         private static bool HasDriveLetter(string path) => path.Length >= 3 && path[1] == ':' && path[2] == '/' && char.IsLetter(path[0]);
     }
 }

@@ -2,13 +2,14 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using VfioPolicy.AccessModel.Contracts;
 using VfioPolicy.AccessModel.Model;
 
 namespace VfioPolicy.AccessModel.Audit
 {
     /// <summary>The limits of a <see cref="BoundedAuditSink"/>.</summary>
-    /// <param name="Capacity">Events held until <see cref="BoundedAuditSink.Drain"/> takes them; further events are dropped and counted.</param>
+    /// <param name="Capacity">Events held until <see cref="BoundedAuditSink.Drain()"/> takes them; further events are dropped and counted.</param>
     /// <param name="BurstPerRule">Events one rule may record at once (its token bucket's size).</param>
     /// <param name="EventsPerSecondPerRule">How fast a rule's bucket refills; 0 means a rule records at most <paramref name="BurstPerRule"/> events ever.</param>
     /// <param name="MaxTrackedRules">Rules with a bucket of their own; events of further rules share one overflow bucket, so the table stays bounded too.</param>
@@ -30,33 +31,59 @@ namespace VfioPolicy.AccessModel.Audit
         public long Dropped => DroppedByRate + DroppedByCapacity;
     }
 
+    /// <summary>A consistent snapshot of a <see cref="BoundedAuditSink"/>'s totals, read under one lock.</summary>
+    /// <param name="Held">Events held now, waiting for <see cref="BoundedAuditSink.Drain()"/>.</param>
+    /// <param name="Recorded">Events accepted since the sink was created (drained or not).</param>
+    /// <param name="DroppedByRate">Events refused by a rule's rate limit.</param>
+    /// <param name="DroppedByCapacity">Events that passed the rate limit but found the buffer full.</param>
+    public readonly record struct AuditCounts(int Held, long Recorded, long DroppedByRate, long DroppedByCapacity)
+    {
+        /// <summary>Every event not recorded: <see cref="DroppedByRate"/> + <see cref="DroppedByCapacity"/>.</summary>
+        public long Dropped => DroppedByRate + DroppedByCapacity;
+    }
+
     /// <summary>
     /// An audit sink a consumer cannot flood: it holds at most <see cref="AuditLimits.Capacity"/> events until they are
     /// drained, lets each rule record through a token bucket (a burst, then a steady rate), and counts, in total and
     /// per rule, every event it did not record. Memory is bounded by the capacity and the rule table, whatever the
-    /// consumer does. Thread-safe.
+    /// consumer does. Thread-safe. The default sink of the runtime and of <c>simulate</c>.
     /// </summary>
     /// <remarks>
+    /// <para>
     /// When the buffer is full the newest event is dropped rather than the oldest: under a flood the first events
     /// of each rule are the evidence worth keeping, and the counters say how many more there were.
+    /// </para>
+    /// <para>
+    /// Recording allocates nothing once a rule has been seen: held events are <see cref="AuditRecord"/> structs in a
+    /// ring allocated with the sink, a rule's bucket is a struct in a table that grows (by doubling, up to
+    /// <see cref="AuditLimits.MaxTrackedRules"/>) only when a new rule first reports, and the rule's slot is found
+    /// through a small cache keyed by the identity of the binding's rule origin and policy name, then a dictionary
+    /// keyed by their values. <see cref="AuditEvent"/> objects are made only by <see cref="Drain()"/>.
+    /// </para>
     /// </remarks>
-    public sealed class BoundedAuditSink : IAuditSink
+    public sealed class BoundedAuditSink : IAuditRecordSink
     {
+        // Direct-mapped cache of (rule, policy) identity -> bucket slot; a power of two.
+        private const int CacheSize = 64;
+
+        // The slot the cache and the dictionary give rules past the table: the shared overflow bucket.
+        private const int OverflowSlot = -1;
+
         private readonly object _gate = new object();
         private readonly AuditLimits _limits;
         private readonly Func<TimeSpan> _clock;
-        private readonly AuditEvent[] _ring;
-        private readonly Dictionary<RuleKey, Bucket> _buckets = new Dictionary<RuleKey, Bucket>();
-        private Bucket? _overflow;
+        private readonly AuditRecord[] _ring;
+        private readonly Dictionary<RuleKey, int> _slots = new Dictionary<RuleKey, int>();
+        private readonly CacheEntry[] _cache = new CacheEntry[CacheSize];
+        private Bucket[] _buckets;
+        private int _tracked;
+        private Bucket _overflow;
+        private bool _overflowUsed;
         private int _head;
         private int _count;
         private long _recorded;
         private long _droppedByRate;
         private long _droppedByCapacity;
-
-        // The firewall reports the same rule object over and over: remember the last bucket to skip the hashing.
-        private AuditEvent? _lastEvent;
-        private Bucket? _lastBucket;
 
         /// <summary>A sink with <see cref="AuditLimits.Default"/> limits and the monotonic system clock.</summary>
         public BoundedAuditSink()
@@ -87,7 +114,8 @@ namespace VfioPolicy.AccessModel.Audit
                     nameof(limits));
             }
 
-            _ring = new AuditEvent[limits.Capacity];
+            _ring = new AuditRecord[limits.Capacity];
+            _buckets = new Bucket[Math.Min(16, limits.MaxTrackedRules)];
         }
 
         /// <summary>The origin the counters of rules past <see cref="AuditLimits.MaxTrackedRules"/> are kept under.</summary>
@@ -159,6 +187,18 @@ namespace VfioPolicy.AccessModel.Audit
             }
         }
 
+        /// <summary>Held, recorded and dropped events, read together (allocates nothing).</summary>
+        public AuditCounts Counts
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return new AuditCounts(_count, _recorded, _droppedByRate, _droppedByCapacity);
+                }
+            }
+        }
+
         /// <summary>The counters of every rule that reported an event, ordered by policy, then rule location.</summary>
         public IReadOnlyList<RuleAuditCounters> RuleCounters
         {
@@ -167,14 +207,14 @@ namespace VfioPolicy.AccessModel.Audit
                 var counters = new List<RuleAuditCounters>();
                 lock (_gate)
                 {
-                    foreach (KeyValuePair<RuleKey, Bucket> entry in _buckets)
+                    for (int slot = 0; slot < _tracked; slot++)
                     {
-                        counters.Add(entry.Value.Snapshot(entry.Key.Policy, entry.Key.Rule));
+                        counters.Add(_buckets[slot].Snapshot());
                     }
 
-                    if (_overflow is not null)
+                    if (_overflowUsed)
                     {
-                        counters.Add(_overflow.Snapshot(OverflowPolicy, OverflowRule));
+                        counters.Add(_overflow.Snapshot());
                     }
                 }
 
@@ -194,7 +234,10 @@ namespace VfioPolicy.AccessModel.Audit
         }
 
         /// <inheritdoc />
-        /// <remarks>Never throws for a well-formed event and never blocks beyond a short lock; a null event is ignored.</remarks>
+        /// <remarks>
+        /// Kept for callers that already hold an event: the sink keeps its facts as an <see cref="AuditRecord"/>, like
+        /// <see cref="Record(in AuditRecord)"/>. A null event is ignored.
+        /// </remarks>
         public void Record(AuditEvent auditEvent)
         {
             if (auditEvent is null)
@@ -202,9 +245,23 @@ namespace VfioPolicy.AccessModel.Audit
                 return;
             }
 
+            Record(AuditRecord.From(auditEvent));
+        }
+
+        /// <inheritdoc />
+        /// <remarks>
+        /// Never throws and never blocks beyond a short lock. Allocates nothing once the record's rule has been seen
+        /// (a new rule may grow the rule table). A record without a rule or policy (a default struct) is counted
+        /// under <see cref="OverflowRule"/> and the empty policy name.
+        /// </remarks>
+        public void Record(in AuditRecord record)
+        {
+            RuleOrigin rule = record.Rule ?? OverflowRule;
+            string policy = record.Policy ?? string.Empty;
             lock (_gate)
             {
-                Bucket bucket = BucketOf(auditEvent);
+                int slot = SlotOf(rule, policy);
+                ref Bucket bucket = ref slot == OverflowSlot ? ref _overflow : ref _buckets[slot];
                 if (!bucket.TryTake(_clock(), _limits))
                 {
                     bucket.DroppedByRate++;
@@ -219,14 +276,14 @@ namespace VfioPolicy.AccessModel.Audit
                     return;
                 }
 
-                _ring[(_head + _count) % _ring.Length] = auditEvent;
+                _ring[(_head + _count) % _ring.Length] = new AuditRecord(record.Offset, record.Width, record.Value, rule, policy);
                 _count++;
                 bucket.Recorded++;
                 _recorded++;
             }
         }
 
-        /// <summary>Takes every held event, oldest first, leaving room for new ones. Counters are not reset.</summary>
+        /// <summary>Takes every held event, oldest first, leaving room for new ones; the events are made here. Counters are not reset.</summary>
         public IReadOnlyList<AuditEvent> Drain()
         {
             lock (_gate)
@@ -235,8 +292,8 @@ namespace VfioPolicy.AccessModel.Audit
                 for (int i = 0; i < _count; i++)
                 {
                     int slot = (_head + i) % _ring.Length;
-                    events[i] = _ring[slot];
-                    _ring[slot] = null!;
+                    events[i] = _ring[slot].ToEvent();
+                    _ring[slot] = default;
                 }
 
                 _head = 0;
@@ -245,34 +302,70 @@ namespace VfioPolicy.AccessModel.Audit
             }
         }
 
-        private Bucket BucketOf(AuditEvent auditEvent)
+        /// <summary>
+        /// Moves up to <paramref name="destination"/>'s length held records, oldest first, into it and returns how many;
+        /// the rest stay held. Allocates nothing: for a consumer that reads the records without making events of them.
+        /// Counters are not reset.
+        /// </summary>
+        public int Drain(Span<AuditRecord> destination)
         {
-            if (_lastEvent is not null && _lastBucket is not null
-                && ReferenceEquals(_lastEvent.Rule, auditEvent.Rule) && ReferenceEquals(_lastEvent.Policy, auditEvent.Policy))
+            lock (_gate)
             {
-                _lastEvent = auditEvent;
-                return _lastBucket;
+                int taken = Math.Min(_count, destination.Length);
+                for (int i = 0; i < taken; i++)
+                {
+                    int slot = (_head + i) % _ring.Length;
+                    destination[i] = _ring[slot];
+                    _ring[slot] = default;
+                }
+
+                _head = _count == taken ? 0 : (_head + taken) % _ring.Length;
+                _count -= taken;
+                return taken;
+            }
+        }
+
+        /// <summary>The bucket slot of (<paramref name="rule"/>, <paramref name="policy"/>), adding one for a new rule while the table has room. Under the lock.</summary>
+        private int SlotOf(RuleOrigin rule, string policy)
+        {
+            int index = ((RuntimeHelpers.GetHashCode(rule) * 31) ^ RuntimeHelpers.GetHashCode(policy)) & (CacheSize - 1);
+            ref CacheEntry cached = ref _cache[index];
+            if (ReferenceEquals(cached.Rule, rule) && ReferenceEquals(cached.Policy, policy))
+            {
+                return cached.Slot;
             }
 
-            var key = new RuleKey(auditEvent.Policy ?? string.Empty, auditEvent.Rule ?? OverflowRule);
-            if (!_buckets.TryGetValue(key, out Bucket? bucket))
+            var key = new RuleKey(policy, rule);
+            if (!_slots.TryGetValue(key, out int slot))
             {
-                if (_buckets.Count < _limits.MaxTrackedRules)
+                if (_tracked < _limits.MaxTrackedRules)
                 {
-                    bucket = new Bucket(_limits.BurstPerRule, _clock());
-                    _buckets.Add(key, bucket);
+                    if (_tracked == _buckets.Length)
+                    {
+                        Array.Resize(ref _buckets, (int)Math.Min((long)_buckets.Length * 2, _limits.MaxTrackedRules));
+                    }
+
+                    slot = _tracked++;
+                    _buckets[slot] = new Bucket(policy, rule, _limits.BurstPerRule, _clock());
+                    _slots.Add(key, slot);
                 }
                 else
                 {
                     // Past the table's bound every further rule shares one bucket, so neither memory nor the event
-                    // rate grows with the number of distinct rules a caller makes up.
-                    bucket = _overflow ??= new Bucket(_limits.BurstPerRule, _clock());
+                    // rate grows with the number of distinct rules a caller makes up. Such rules are not added to
+                    // the dictionary either: they find the overflow bucket each time they miss the cache.
+                    if (!_overflowUsed)
+                    {
+                        _overflow = new Bucket(OverflowPolicy, OverflowRule, _limits.BurstPerRule, _clock());
+                        _overflowUsed = true;
+                    }
+
+                    slot = OverflowSlot;
                 }
             }
 
-            _lastEvent = auditEvent;
-            _lastBucket = bucket;
-            return bucket;
+            cached = new CacheEntry(rule, policy, slot);
+            return slot;
         }
 
         private static void Require(bool condition, string problem, int value)
@@ -308,23 +401,47 @@ namespace VfioPolicy.AccessModel.Audit
             public override int GetHashCode() => unchecked((StringComparer.Ordinal.GetHashCode(Policy) * 397) ^ Rule.GetHashCode());
         }
 
-        /// <summary>A rule's token bucket and counters. Guarded by the sink's lock.</summary>
-        private sealed class Bucket
+        /// <summary>One line of the identity cache: the objects a firewall reports a rule with, and that rule's slot.</summary>
+        private readonly struct CacheEntry
         {
+            public CacheEntry(RuleOrigin rule, string policy, int slot)
+            {
+                Rule = rule;
+                Policy = policy;
+                Slot = slot;
+            }
+
+            public RuleOrigin? Rule { get; }
+
+            public string? Policy { get; }
+
+            public int Slot { get; }
+        }
+
+        /// <summary>A rule's token bucket and counters, a struct in the sink's table. Guarded by the sink's lock.</summary>
+        private struct Bucket
+        {
+            private readonly string _policy;
+            private readonly RuleOrigin _rule;
             private double _tokens;
             private TimeSpan _refilledAt;
 
-            public Bucket(int burst, TimeSpan now)
+            public Bucket(string policy, RuleOrigin rule, int burst, TimeSpan now)
             {
+                _policy = policy;
+                _rule = rule;
                 _tokens = burst;
                 _refilledAt = now;
+                Recorded = 0;
+                DroppedByRate = 0;
+                DroppedByCapacity = 0;
             }
 
-            public long Recorded { get; set; }
+            public long Recorded;
 
-            public long DroppedByRate { get; set; }
+            public long DroppedByRate;
 
-            public long DroppedByCapacity { get; set; }
+            public long DroppedByCapacity;
 
             public bool TryTake(TimeSpan now, AuditLimits limits)
             {
@@ -344,7 +461,7 @@ namespace VfioPolicy.AccessModel.Audit
                 return true;
             }
 
-            public RuleAuditCounters Snapshot(string policy, RuleOrigin rule) => new RuleAuditCounters(policy, rule, Recorded, DroppedByRate, DroppedByCapacity);
+            public readonly RuleAuditCounters Snapshot() => new RuleAuditCounters(_policy, _rule, Recorded, DroppedByRate, DroppedByCapacity);
         }
     }
 }

@@ -23,14 +23,14 @@ namespace VfioPolicy.AccessModel.Binding
         private readonly byte[] _audit;
         private readonly byte[] _resetValue;
         private readonly byte[] _initFromHardware;
-        private readonly int[] _bitOwners;
+        private readonly BitOwnerTable _bitOwners;
         private readonly BoundBehavior[] _behaviors;
 
         internal BoundConfigSpace(
             PolicyModel model,
             int size,
             ConfigSpaceMasks masks,
-            int[] bitOwners,
+            BitOwnerTable bitOwners,
             IReadOnlyList<RuleOrigin> rules,
             IReadOnlyList<BitOwnerKind> ruleKinds,
             BoundBehavior[] behaviors,
@@ -143,7 +143,7 @@ namespace VfioPolicy.AccessModel.Binding
         public int OwnerIndexOf(int offset, int bit)
         {
             CheckBit(offset, bit);
-            return _bitOwners[(offset * 8) + bit];
+            return _bitOwners[offset, bit];
         }
 
         /// <summary>The rule or default that owns bit <paramref name="bit"/> (0–7) of byte <paramref name="offset"/>.</summary>
@@ -156,19 +156,18 @@ namespace VfioPolicy.AccessModel.Binding
         public int DominantOwnerIndex(int offset)
         {
             CheckBit(offset, 0);
-            int first = offset * 8;
-            int best = _bitOwners[first];
+            int best = _bitOwners[offset, 0];
             int bestCount = 0;
 
             // Candidates are visited in order of their lowest bit and only a strictly larger count replaces the best,
             // so a tie keeps the owner of the lower bit.
             for (int candidateBit = 0; candidateBit < 8; candidateBit++)
             {
-                int candidate = _bitOwners[first + candidateBit];
+                int candidate = _bitOwners[offset, candidateBit];
                 int count = 0;
                 for (int bit = 0; bit < 8; bit++)
                 {
-                    if (_bitOwners[first + bit] == candidate)
+                    if (_bitOwners[offset, bit] == candidate)
                     {
                         count++;
                     }

@@ -144,7 +144,7 @@ namespace VfioPolicy.AccessModel.Binding
             private readonly int _size;
             private readonly ChainWalk _chain;
             private readonly ConfigSpaceMasks _masks;
-            private readonly int[] _bitOwners;
+            private readonly BitOwnerTable _bitOwners;
             private readonly List<RuleOrigin> _rules = new List<RuleOrigin>();
             private readonly List<BitOwnerKind> _ruleKinds = new List<BitOwnerKind>();
             private readonly Dictionary<(RuleOrigin Origin, BitOwnerKind Kind), int> _ownerIndex = new Dictionary<(RuleOrigin Origin, BitOwnerKind Kind), int>();
@@ -160,7 +160,7 @@ namespace VfioPolicy.AccessModel.Binding
                 _size = config.Length;
                 _chain = chain;
                 _masks = new ConfigSpaceMasks(_size);
-                _bitOwners = new int[_size * 8];
+                _bitOwners = new BitOwnerTable(_size);
             }
 
             public BoundConfigSpace Run()
@@ -463,7 +463,7 @@ namespace VfioPolicy.AccessModel.Binding
                     int warnedOwner = -1;
                     for (int bit = 0; bit < 8; bit++)
                     {
-                        int owner = _bitOwners[(offset * 8) + bit];
+                        int owner = _bitOwners[offset, bit];
                         if ((bits & (1 << bit)) == 0 || _ruleKinds[owner] != BitOwnerKind.Rule)
                         {
                             continue;
@@ -663,7 +663,7 @@ namespace VfioPolicy.AccessModel.Binding
                 {
                     if ((bits & (1 << bit)) != 0)
                     {
-                        _bitOwners[(offset * 8) + bit] = owner;
+                        _bitOwners[offset, bit] = owner;
                     }
                 }
             }

@@ -18,7 +18,8 @@ namespace VfioPolicy.AccessModel.Infrastructure
     /// </summary>
     /// <remarks>
     /// A write: every hardware read happens first, then the hardware writes, then the shadow commit, then audit events
-    /// and behavior callbacks. The hot path allocates nothing except the audit events it records.
+    /// and behavior callbacks. Nothing allocates per access, denied writes included: they are reported as <see cref="AuditRecord"/> structs
+    /// to an <see cref="IAuditRecordSink"/> (the bounded sink); only a sink that takes <see cref="AuditEvent"/>s costs an allocation.
     /// Not thread-safe: one device's accesses are serialised by its caller.
     /// </remarks>
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
@@ -30,6 +31,9 @@ namespace VfioPolicy.AccessModel.Infrastructure
         private readonly int _size;
         private readonly IHardwareConfig _hardware;
         private readonly IAuditSink _audit;
+
+        // The sink as an IAuditRecordSink, or null: denied writes reach such a sink as structs, without allocating.
+        private readonly IAuditRecordSink? _auditRecords;
         private readonly IBehaviorHost? _behaviors;
         private readonly BoundBehavior[] _behaviorRegisters;
 
@@ -50,6 +54,7 @@ namespace VfioPolicy.AccessModel.Infrastructure
             _size = bound.Size;
             _hardware = hardware ?? throw new ArgumentNullException(nameof(hardware));
             _audit = audit ?? throw new ArgumentNullException(nameof(audit));
+            _auditRecords = audit as IAuditRecordSink;
             _behaviors = behaviors;
             _behaviorRegisters = bound.BehaviorArray;
             _dwordHasBehavior = new bool[(bound.Size + 3) / 4];
@@ -374,13 +379,21 @@ namespace VfioPolicy.AccessModel.Infrastructure
         private bool WriteHardware(ref PendingWrite piece)
             => !piece.WritesHardware || _hardware.TryWrite(piece.Offset, piece.Width, piece.HardwareValue);
 
-        /// <summary>Records the audit event of a write whose <paramref name="deniedChange"/> bits tried to change denied bits; the event names the lowest one's rule.</summary>
+        /// <summary>Records (without allocating) the audit record of a write whose <paramref name="deniedChange"/> bits tried to change denied bits; the event names the lowest one's rule.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private void RecordDenied(int offset, int width, uint pieceValue, uint deniedChange)
         {
             int bit = BitSemantics.LowestSetBit(deniedChange);
             int owner = _bound.OwnerIndexOf(offset + (bit / 8), bit % 8);
-            _audit.Record(new AuditEvent(offset, width, pieceValue, _bound.Rules[owner], _bound.PolicyName));
+            var record = new AuditRecord(offset, width, pieceValue, _bound.Rules[owner], _bound.PolicyName);
+            if (_auditRecords is not null)
+            {
+                _auditRecords.Record(in record);
+            }
+            else
+            {
+                _audit.Record(record.ToEvent());
+            }
         }
 
         /// <summary>Behaviors run last: they see the shadow as the write left it (the access model's "update, then call").</summary>

@@ -14,7 +14,7 @@ namespace VfioPolicy.AccessModel.Interpretation
     /// <remarks>
     /// One access is split into naturally aligned pieces of 1, 2 or 4 bytes. A write is computed whole before anything
     /// changes: every hardware read happens first, then the hardware writes, then the shadow commit, then audit events
-    /// and behavior callbacks. The hot path allocates nothing except the audit events it records.
+    /// and behavior callbacks. Nothing allocates per access, denied writes included (see <see cref="FirewallCore"/>).
     /// Not thread-safe: one device's accesses are serialised by its caller.
     /// </remarks>
     public sealed class PolicyInterpreter : IConfigSpaceFirewall, IShadowAccess

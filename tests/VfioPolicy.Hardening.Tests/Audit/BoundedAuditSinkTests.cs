@@ -229,13 +229,13 @@ namespace VfioPolicy.Hardening.Tests.Audit
             public void Advance(TimeSpan by) => _now += by;
         }
 
-        /// <summary>Counts every event the firewall raises before handing it on.</summary>
-        private sealed class CountingTee : IAuditSink
+        /// <summary>Counts every event the firewall raises before handing it on, as a record (the engines' allocation-free path).</summary>
+        private sealed class CountingTee : IAuditRecordSink
         {
-            private readonly IAuditSink _inner;
+            private readonly IAuditRecordSink _inner;
             private long _count;
 
-            public CountingTee(IAuditSink inner) => _inner = inner;
+            public CountingTee(IAuditRecordSink inner) => _inner = inner;
 
             public long Count => Interlocked.Read(ref _count);
 
@@ -243,6 +243,12 @@ namespace VfioPolicy.Hardening.Tests.Audit
             {
                 Interlocked.Increment(ref _count);
                 _inner.Record(auditEvent);
+            }
+
+            public void Record(in AuditRecord record)
+            {
+                Interlocked.Increment(ref _count);
+                _inner.Record(in record);
             }
         }
     }
