@@ -264,6 +264,35 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         }
 
         [Fact]
+        public void without_the_capabilities_list_bit_the_pointer_and_the_status_bit_stay_the_header_s()
+        {
+            // A device that lists no capabilities (Status bit 4 clear) but has a stray byte at 0x34: the chain has nothing
+            // to keep consistent, so neither byte becomes a chain link and the header rule reads the hardware.
+            var policy = new PolicyBuilder().Defaults(header: Act.PassRo);
+            var h = new FirewallHarness(policy.Build(), new ConfigImage().Set16(0x06, 0x0200).Set8(0x34, 0x40));
+
+            Assert.Equal(0x40u, h.Read(0x34, 1));
+            Assert.Equal(0x0200u, h.Read(0x06, 2));
+            Assert.Equal(BitOwnerKind.HeaderDefault, h.Bound.OwnerKindOf(0x34, 0));
+            Assert.Equal(BitOwnerKind.HeaderDefault, h.Bound.OwnerKindOf(0x06, 4));
+        }
+
+        [Fact]
+        public void a_listed_chain_whose_pointer_already_names_the_first_visible_capability_keeps_it_from_the_header()
+        {
+            var policy = new PolicyBuilder().Defaults(header: Act.PassRo);
+            policy.Capability(Pm, "PM");
+            policy.Capability(Msi, "MSI");
+            policy.Capability(Exp, "EXP");
+            var h = new FirewallHarness(policy.Build(), ThreeCapabilities());
+
+            Assert.Equal(0x40u, h.Read(0x34, 1));
+            Assert.Equal(BitOwnerKind.HeaderDefault, h.Bound.OwnerKindOf(0x34, 0));
+            Assert.Equal(BitOwnerKind.HeaderDefault, h.Bound.OwnerKindOf(0x06, 4));
+            Assert.Equal(0x10u, h.Read(0x06, 1) & 0x10);
+        }
+
+        [Fact]
         public void unknown_capability_hide_default_gives_its_body_action()
         {
             var policy = new PolicyBuilder().Defaults(unknown: Act.DenySilent(0xAA), hideUnknown: true);
