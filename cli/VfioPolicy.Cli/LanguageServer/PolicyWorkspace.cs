@@ -21,7 +21,7 @@ namespace VfioPolicy.Cli.LanguageServer
             Uri = uri;
             AbsolutePath = absolutePath;
             Key = key;
-            Text = text;
+            this.text = text;
         }
 
         /// <summary>The URI as the client sent it (answers go back under the same string).</summary>
@@ -32,12 +32,23 @@ namespace VfioPolicy.Cli.LanguageServer
         /// <summary>The path the compiler is given: relative to the workspace root when below it, as <c>check</c> prints it.</summary>
         public string Key { get; }
 
-        public string Text { get; set; }
+        public string Text
+        {
+            get => text;
+            set
+            {
+                text = value;
+                syntax = null;
+            }
+        }
 
         public CompilationResult? Compiled { get; set; }
 
-        /// <summary>The syntax tree of <see cref="Text"/>, or null when it does not parse at all.</summary>
-        public PolicyFile? Syntax => PolicyParser.Parse(new SourceFile(Key, Text)).File;
+        /// <summary>The syntax tree of <see cref="Text"/>, or null when it does not parse at all; parsed once per text, not per request.</summary>
+        public PolicyFile? Syntax => (syntax ??= new Lazy<PolicyFile?>(() => PolicyParser.Parse(new SourceFile(Key, text)).File)).Value;
+
+        private string text;
+        private Lazy<PolicyFile?>? syntax;
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ namespace VfioPolicy.Compiler.Binding
             uint covered = 0;
             foreach (FieldInfo field in register.Fields.OrderBy(f => f.LowBit))
             {
-                uint mask = field.HighBit >= 31 ? (uint.MaxValue << field.LowBit) : (((1u << (field.HighBit + 1)) - 1) & ~((1u << field.LowBit) - 1));
+                uint mask = field.Mask;
                 if ((condition.Mask & mask) == 0)
                 {
                     continue;

@@ -68,6 +68,14 @@ namespace VfioPolicy.Compiler.Emit
             return safe + "." + CSharpLiteral.StableHash(path) + ".g.cs";
         }
 
+        private static void RequireIdentifier(string className)
+        {
+            if (string.IsNullOrEmpty(className) || !className.All(c => c == '_' || (c < 0x80 && char.IsLetterOrDigit(c))) || char.IsDigit(className[0]))
+            {
+                throw new ArgumentException("The class name must be an ASCII identifier.", nameof(className));
+            }
+        }
+
         /// <summary>
         /// The class a policy with errors would have had, with the same name and members, so that the build's errors are
         /// the policy's own (VP…) and not also a C# "type not found" wherever the application names the class. It is
@@ -75,10 +83,7 @@ namespace VfioPolicy.Compiler.Emit
         /// </summary>
         public static string EmitPlaceholder(string policyName, string path, string className)
         {
-            if (string.IsNullOrEmpty(className) || !className.All(c => c == '_' || (c < 0x80 && char.IsLetterOrDigit(c))) || char.IsDigit(className[0]))
-            {
-                throw new ArgumentException("The class name must be an ASCII identifier.", nameof(className));
-            }
+            RequireIdentifier(className);
 
             string failure = "throw new global::System.InvalidOperationException(" + CSharpLiteral.String("the policy \"" + policyName + "\" (" + path + ") has errors and was not compiled") + ")";
             var w = new SourceWriter();
@@ -122,10 +127,7 @@ namespace VfioPolicy.Compiler.Emit
                 throw new ArgumentNullException(nameof(model));
             }
 
-            if (string.IsNullOrEmpty(className) || !className.All(c => c == '_' || (c < 0x80 && char.IsLetterOrDigit(c))) || char.IsDigit(className[0]))
-            {
-                throw new ArgumentException("The class name must be an ASCII identifier.", nameof(className));
-            }
+            RequireIdentifier(className);
 
             IReadOnlyList<ConstantBlock> blocks = ConstantBlockPlanner.Plan(model);
             AccessCasePlan cases = AccessCasePlanner.Plan(blocks);

@@ -131,8 +131,7 @@ namespace VfioPolicy.Compiler.Loading
 
         private static string LibrarySuggestion(string name)
         {
-            IEnumerable<string> names = StandardLibrary.Names.Select(n => n.Substring(0, n.Length - ".vfiopolicy".Length));
-            string? closest = VfioPolicy.Grammar.Text.NameSuggestions.Closest(name.EndsWith(".vfiopolicy", System.StringComparison.Ordinal) ? name.Substring(0, name.Length - ".vfiopolicy".Length) : name, names);
+            string? closest = VfioPolicy.Grammar.Text.NameSuggestions.Closest(StandardLibrary.WithoutExtension(name), StandardLibrary.LibraryNames);
             return closest == null ? string.Empty : "; did you mean \"" + closest + "\"?";
         }
 

@@ -256,7 +256,7 @@ namespace VfioPolicy.Compiler.Scaffolding
             RegisterInfo? tested = catalogue.Registers.FirstOrDefault(r => r.Offset == failing.Offset && r.Width == failing.Width);
             foreach (FieldInfo field in tested?.Fields ?? (IEnumerable<FieldInfo>)Array.Empty<FieldInfo>())
             {
-                uint mask = field.HighBit >= 31 ? (uint.MaxValue << field.LowBit) : (((1u << (field.HighBit + 1)) - 1) & ~((1u << field.LowBit) - 1));
+                uint mask = field.Mask;
                 var inequality = new RegisterCondition(failing.Offset, failing.Width, mask, failing.Value & mask, NotEqual: true);
                 if ((failing.Mask & mask) == mask && inequality.Holds(config, capabilityOffset))
                 {

@@ -23,8 +23,15 @@ namespace VfioPolicy.Compiler.Sources
         /// <summary>Every library file's name relative to <see cref="Root"/> (<c>strict.vfiopolicy</c>, <c>standard/capabilities/pm.vfiopolicy</c>), sorted.</summary>
         public static IReadOnlyList<string> Names => Files.Value.Keys.OrderBy(n => n, StringComparer.Ordinal).ToArray();
 
+        /// <summary>Every library file by the name <c>library</c> takes (<c>strict</c>, <c>standard/capabilities/pm</c>), sorted.</summary>
+        public static IReadOnlyList<string> LibraryNames => Names.Select(WithoutExtension).ToArray();
+
         /// <summary>The complete policies of the library, by the name <c>extends library</c> takes (<c>strict</c>, <c>linux-vfio-default</c>).</summary>
-        public static IReadOnlyList<string> Policies => Names.Where(n => n.IndexOf('/') < 0).Select(n => n.Substring(0, n.Length - Extension.Length)).ToArray();
+        public static IReadOnlyList<string> Policies => LibraryNames.Where(n => n.IndexOf('/') < 0).ToArray();
+
+        /// <summary><paramref name="name"/> without a trailing <c>.vfiopolicy</c>.</summary>
+        public static string WithoutExtension(string name)
+            => name.EndsWith(Extension, StringComparison.Ordinal) ? name.Substring(0, name.Length - Extension.Length) : name;
 
         private const string Extension = ".vfiopolicy";
 
@@ -49,7 +56,7 @@ namespace VfioPolicy.Compiler.Sources
                 return null;
             }
 
-            return Root + (normalized.EndsWith(Extension, StringComparison.Ordinal) ? normalized : normalized + Extension);
+            return Root + WithoutExtension(normalized) + Extension;
         }
 
         /// <summary>Reads the library file at <paramref name="path"/> (a path under <see cref="Root"/>).</summary>

@@ -205,7 +205,7 @@ namespace VfioPolicy.AccessModel.Model
     public sealed record BitRule(int LowBit, int HighBit, string? Field, BitAction Action, bool HardwareWriteOneToClear, RuleOrigin Origin)
     {
         /// <summary>The rule's bits as a mask over the register.</summary>
-        public uint Mask => HighBit >= 31 ? (uint.MaxValue << LowBit) : (((1u << (HighBit + 1)) - 1) & ~((1u << LowBit) - 1));
+        public uint Mask => Semantics.BitSemantics.RangeMask(LowBit, HighBit);
     }
 
     /// <summary>

@@ -10,7 +10,11 @@ namespace VfioPolicy.AccessModel.Pci
     /// <param name="LowBit">Lowest bit, 0-based within the register.</param>
     /// <param name="HighBit">Highest bit, inclusive.</param>
     /// <param name="HardwareWriteOneToClear">The specification makes these bits write-1-to-clear in hardware (RW1C, RW1CS): status bits a written 1 clears.</param>
-    public sealed record FieldInfo(string Name, int LowBit, int HighBit, bool HardwareWriteOneToClear = false);
+    public sealed record FieldInfo(string Name, int LowBit, int HighBit, bool HardwareWriteOneToClear = false)
+    {
+        /// <summary>The field's bits as a mask over its register.</summary>
+        public uint Mask => Semantics.BitSemantics.RangeMask(LowBit, HighBit);
+    }
 
     /// <summary>A register the PCI specification and <c>pci_regs.h</c> name, at its offset within its block.</summary>
     /// <param name="Name">Name without the <c>PCI_</c>/capability prefix (<c>COMMAND</c>, <c>DATA_64</c>).</param>

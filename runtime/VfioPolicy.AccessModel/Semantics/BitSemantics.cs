@@ -61,6 +61,10 @@ namespace VfioPolicy.AccessModel.Semantics
             return index;
         }
 
+        /// <summary>All-ones over bits <paramref name="lowBit"/>..<paramref name="highBit"/> (inclusive, 0..31).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static uint RangeMask(int lowBit, int highBit) => highBit >= 31 ? (uint.MaxValue << lowBit) : (((1u << (highBit + 1)) - 1) & ~((1u << lowBit) - 1));
+
         /// <summary>All-ones over <paramref name="width"/> bytes (1, 2 or 4).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint WidthMask(int width) => width >= 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
