@@ -67,7 +67,7 @@ namespace VfioPolicy.Bench
             uint sum = 0;
             for (int i = 0; i < Writes; i++)
             {
-                sum += (uint)firewall.Write(HandWrittenFirewall.Denied, 4, 0xffff_ffffu);
+                sum += (uint)firewall.Write(BenchDevice.Denied, 4, 0xffff_ffffu);
             }
 
             return sum;

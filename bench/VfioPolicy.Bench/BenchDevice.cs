@@ -28,6 +28,9 @@ namespace VfioPolicy.Bench
         /// <summary>BAR0: virtualized (sizing behavior).</summary>
         public const int Bar0 = 0x10;
 
+        /// <summary>The reserved header dword at 0x38: denied, reads 0, audited.</summary>
+        public const int Denied = 0x38;
+
         /// <summary>INTERRUPT_PIN: denied (read-only constant, audited).</summary>
         public const int InterruptPin = 0x3d;
 

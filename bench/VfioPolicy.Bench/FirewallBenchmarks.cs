@@ -32,7 +32,7 @@ namespace VfioPolicy.Bench
             BoundConfigSpace bound = DeviceBinder.Bind(policy.Model, image.Bytes, image.WalkCapabilities());
             _interpreter = new PolicyInterpreter(bound, new LeanHardware(image.Bytes), new CountingAuditSink());
             _generated = policy.Open(bound, new LeanHardware(image.Bytes), new CountingAuditSink());
-            _handWritten = new HandWrittenFirewall(bound, new LeanHardware(image.Bytes), new CountingAuditSink());
+            _handWritten = new HandWrittenFirewall<BenchmarkedRegisters>(bound, image, new LeanHardware(image.Bytes), new CountingAuditSink());
             _floor = new FloorFirewall(bound.Size);
         }
 
@@ -106,15 +106,15 @@ namespace VfioPolicy.Bench
 
         /// <summary>Write all-ones to the reserved dword at 0x38 (denied, audited: one event per call).</summary>
         [Benchmark(Baseline = true, OperationsPerInvoke = Repeated.Times), BenchmarkCategory("write 0x38 (denied, audited)")]
-        public uint WriteDeniedInterpreter() => Repeated.Write(_interpreter, HandWrittenFirewall.Denied, 4, 0xffff_ffffu);
+        public uint WriteDeniedInterpreter() => Repeated.Write(_interpreter, BenchDevice.Denied, 4, 0xffff_ffffu);
 
         /// <summary>Write all-ones to the reserved dword at 0x38.</summary>
         [Benchmark(OperationsPerInvoke = Repeated.Times), BenchmarkCategory("write 0x38 (denied, audited)")]
-        public uint WriteDeniedGenerated() => Repeated.Write(_generated, HandWrittenFirewall.Denied, 4, 0xffff_ffffu);
+        public uint WriteDeniedGenerated() => Repeated.Write(_generated, BenchDevice.Denied, 4, 0xffff_ffffu);
 
         /// <summary>Write all-ones to the reserved dword at 0x38.</summary>
         [Benchmark(OperationsPerInvoke = Repeated.Times), BenchmarkCategory("write 0x38 (denied, audited)")]
-        public uint WriteDeniedHandWritten() => Repeated.Write(_handWritten, HandWrittenFirewall.Denied, 4, 0xffff_ffffu);
+        public uint WriteDeniedHandWritten() => Repeated.Write(_handWritten, BenchDevice.Denied, 4, 0xffff_ffffu);
 
         /// <summary>Read the MSI message address (virtualized).</summary>
         [Benchmark(Baseline = true, OperationsPerInvoke = Repeated.Times), BenchmarkCategory("read MSI address (virtualized)")]

@@ -18,16 +18,15 @@ namespace VfioPolicy.Bench
             Environment.SetEnvironmentVariable(BenchDevice.RepositoryVariable, BenchDevice.RepositoryRoot());
             if (args.Length == 1 && args[0] == "--masks")
             {
+                // The cases of ProbeRegisters.MasksOf (BenchmarkedRegisters has six of them), as the binding has them: paste them there when the policy changes.
                 BoundConfigSpace bound = BenchDevice.Bind();
-                foreach (int offset in new[] { BenchDevice.VendorId, BenchDevice.Command, BenchDevice.Bar0, BenchDevice.InterruptPin, BenchDevice.MsiAddress, BenchDevice.DevCtl, BenchDevice.DevCtl + 2 })
+                foreach ((int offset, int width) in ProbeRegisters.Registers(BenchDevice.Image()))
                 {
-                    foreach (int width in new[] { 1, 2, 4 })
-                    {
-                        if (offset % width == 0)
-                        {
-                            Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "0x{0:x3}/{1}: {2}", offset, width, PieceMasks.FromBound(bound, offset, width)));
-                        }
-                    }
+                    PieceMasks m = PieceMasks.FromBound(bound, offset, width);
+                    Console.WriteLine(string.Format(
+                        CultureInfo.InvariantCulture,
+                        "case (0x{0:x3} << 3) | {1}: masks = new PieceMasks(0x{2:x8}u, 0x{3:x8}u, 0x{4:x8}u, 0x{5:x8}u, 0x{6:x8}u, 0x{7:x8}u, 0x{8:x8}u); return true;",
+                        offset, width, m.Virt, m.PassthroughWritable, m.ShadowReadWrite, m.ShadowWriteOneToClear, m.HardwareWriteOneToClear, m.Audit, m.DeniedValue));
                 }
 
                 return 0;

@@ -10,7 +10,9 @@ namespace VfioPolicy.Bench
     /// <remarks>
     /// Inlined, so that every benchmark has its own call site: the JIT's profile of a call site (guarded
     /// devirtualization) then sees one engine, as a device's access loop does, and not whichever benchmark happened to
-    /// run first in the process.
+    /// run first in the process. The access's offset, length and value pass through <see cref="Opaque"/> first, so
+    /// the JIT cannot fold them into an engine it inlines: a VMM learns them from the guest at run time, and a
+    /// hand-written switch inlined with a constant offset would otherwise measure one folded case, not a firewall.
     /// </remarks>
     public static class Repeated
     {
@@ -21,6 +23,8 @@ namespace VfioPolicy.Bench
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint Read(IConfigSpaceFirewall firewall, int offset, int length)
         {
+            offset = Opaque(offset);
+            length = Opaque(length);
             uint sum = 0;
             for (int i = 0; i < Times; i++)
             {
@@ -35,6 +39,9 @@ namespace VfioPolicy.Bench
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint Write(IConfigSpaceFirewall firewall, int offset, int length, uint value)
         {
+            offset = Opaque(offset);
+            length = Opaque(length);
+            value = (uint)Opaque((int)value);
             uint sum = 0;
             for (int i = 0; i < Times; i++)
             {
@@ -43,5 +50,9 @@ namespace VfioPolicy.Bench
 
             return sum;
         }
+
+        /// <summary>Returns <paramref name="value"/>, in a call the JIT may not inline, so that it is not a constant to the caller.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int Opaque(int value) => value;
     }
 }

@@ -8,7 +8,7 @@ namespace VfioPolicy.Bench
 {
     /// <summary>
     /// A Linux driver's probe (<see cref="ProbeTrace"/>) replayed against the e1000e corpus device, through the
-    /// interpreter and the generated handler; results are per access (the trace's accesses are the operations). The
+    /// interpreter, the generated handler and the hand-written baseline; results are per access (the trace's accesses are the operations). The
     /// whole probe mixes passthrough accesses (a hardware call each) with virtualized ones; the second pair replays
     /// only the probe's accesses whose every byte is virtualized (BAR and ROM sizing, MSI programming, ...).
     /// </summary>
@@ -17,6 +17,7 @@ namespace VfioPolicy.Bench
     {
         private IConfigSpaceFirewall _interpreter = null!;
         private IConfigSpaceFirewall _generated = null!;
+        private IConfigSpaceFirewall _handWritten = null!;
         private TraceAccess[] _trace = null!;
         private TraceAccess[] _virtualizedTrace = null!;
 
@@ -35,6 +36,7 @@ namespace VfioPolicy.Bench
             BoundConfigSpace bound = DeviceBinder.Bind(policy.Model, image.Bytes, image.WalkCapabilities());
             _interpreter = new PolicyInterpreter(bound, new LeanHardware(image.Bytes), new CountingAuditSink());
             _generated = policy.Open(bound, new LeanHardware(image.Bytes), new CountingAuditSink());
+            _handWritten = new HandWrittenFirewall<ProbeRegisters>(bound, image, new LeanHardware(image.Bytes), new CountingAuditSink());
             _trace = ProbeTrace.Of(image);
             if (_trace.Length != TraceLength)
             {
@@ -56,6 +58,10 @@ namespace VfioPolicy.Bench
         [Benchmark(OperationsPerInvoke = TraceLength)]
         public uint ProbeGenerated() => Replay(_generated, _trace);
 
+        /// <summary>The probe through the hand-written firewall (which covers exactly the probe's accesses).</summary>
+        [Benchmark(OperationsPerInvoke = TraceLength)]
+        public uint ProbeHandWritten() => Replay(_handWritten, _trace);
+
         /// <summary>The probe's wholly virtualized accesses through the interpreter.</summary>
         [Benchmark(OperationsPerInvoke = VirtualizedTraceLength)]
         public uint VirtualizedProbeInterpreter() => Replay(_interpreter, _virtualizedTrace);
@@ -63,6 +69,10 @@ namespace VfioPolicy.Bench
         /// <summary>The probe's wholly virtualized accesses through the generated handler.</summary>
         [Benchmark(OperationsPerInvoke = VirtualizedTraceLength)]
         public uint VirtualizedProbeGenerated() => Replay(_generated, _virtualizedTrace);
+
+        /// <summary>The probe's wholly virtualized accesses through the hand-written firewall.</summary>
+        [Benchmark(OperationsPerInvoke = VirtualizedTraceLength)]
+        public uint VirtualizedProbeHandWritten() => Replay(_handWritten, _virtualizedTrace);
 
         /// <summary>Whether every bit <paramref name="access"/> touches is virtualized: it never reaches the hardware.</summary>
         public static bool IsWhollyVirtualized(BoundConfigSpace bound, TraceAccess access)

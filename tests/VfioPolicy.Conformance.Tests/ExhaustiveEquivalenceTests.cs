@@ -24,10 +24,16 @@ namespace VfioPolicy.Conformance.Tests
         [Theory]
         [MemberData(nameof(ConformanceInputs.PolicyDevicePairs), MemberType = typeof(ConformanceInputs))]
         public void every_single_access_behaves_identically(string policyName, string deviceName)
+            => RunEverySingleAccess(ConformanceInputs.Policy(policyName), ConformanceInputs.Device(deviceName), policyName + "|" + deviceName);
+
+        /// <summary>
+        /// The exhaustive comparison of <paramref name="policy"/>'s handler with the interpreter on <paramref name="device"/>
+        /// (see the class); <paramref name="seedKey"/> fixes the random values.
+        /// </summary>
+        internal static void RunEverySingleAccess(ICompiledPolicy policy, CorpusDevice device, string seedKey)
         {
-            CorpusDevice device = ConformanceInputs.Device(deviceName);
-            var twins = new TwinFirewalls(ConformanceInputs.Policy(policyName), device);
-            var random = new Random(StableSeed(policyName + "|" + deviceName));
+            var twins = new TwinFirewalls(policy, device);
+            var random = new Random(StableSeed(seedKey));
             int size = device.Image.Size;
             int okAccesses = 0;
 

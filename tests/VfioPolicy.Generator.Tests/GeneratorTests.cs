@@ -255,7 +255,7 @@ namespace VfioPolicy.Generator.Tests
                 })
                 .OrderBy(n => n, StringComparer.Ordinal)
                 .ToArray();
-            Assert.Equal(new[] { "Block", "BlockCount", "CreateBlockIndex", "Firewall", "Model", "Name", "Open", "PolicyName", "Register", "s_blocks", "s_model", "s_readCaseOfBlockShape", "s_writeCaseOfBlockShape" }, members);
+            Assert.Equal(new[] { "Block", "BlockCount", "CreateBlockIndex", "Firewall", "Model", "Name", "Open", "PolicyName", "Register", "s_blocks", "s_model", "s_readCaseOfBlockShape", "s_readPieces", "s_writeCaseOfBlockShape", "s_writePieces" }, members);
 
             // The only directives are the emitter's own.
             string[] directives = root.DescendantTrivia().Where(t => t.IsDirective).Select(t => t.ToString().Split(' ')[0]).ToArray();

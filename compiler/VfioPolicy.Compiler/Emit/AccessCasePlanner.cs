@@ -26,11 +26,12 @@ namespace VfioPolicy.Compiler.Emit
     /// <param name="Masks">The piece's masks.</param>
     /// <param name="Uses">Every block and shape the case serves, in block order.</param>
     /// <param name="InEntry">
-    /// Whether the handler's entry method (<c>Read</c> or <c>Write</c>) serves the case itself: a read of a wholly
-    /// virtualized piece, or a write that stores the whole piece into the shadow or nothing at all (no hardware, no
-    /// audit). At most three such cases per direction and kind exist (one per width), so the entry methods stay small
-    /// enough for the JIT to inline wherever it devirtualizes a call, whatever the policy's size; every other case
-    /// runs out of line.
+    /// Whether the handler's entry method (<c>Read</c> or <c>Write</c>) has the case as a literal case, whose masks
+    /// the JIT folds: a read of a wholly virtualized piece (at most three: one per width), or a write that touches only
+    /// the shadow (no hardware, no audit; the first <see cref="AccessCasePlanner.MaxEntryWriteCases"/> met, so the
+    /// header's and the first capabilities'). The entry methods thus stay small enough for the JIT to inline wherever
+    /// it devirtualizes a call, whatever the policy's size; every other case runs from its row of the handler's case
+    /// table.
     /// </param>
     public sealed record AccessCase(int Number, int Width, PieceMasks Masks, IReadOnlyList<CaseUse> Uses, bool InEntry)
     {
@@ -54,18 +55,25 @@ namespace VfioPolicy.Compiler.Emit
     /// width and its masks, so every (block, shape) with the same ones shares a case: a handler has as many cases as
     /// distinct pieces, however many registers share them. Entry cases are numbered first (see
     /// <see cref="AccessCase.InEntry"/>), then the others, each group in the order first met. Past
-    /// <see cref="MaxCases"/> distinct pieces the remaining ones take the general path, which bounds the size of a huge
-    /// policy's generated methods (the JIT stops optimising methods past a few thousand blocks); blocks are planned
-    /// header first, and cases that need hardware or audit are numbered last, so it is the rarely used tail that loses
-    /// its case. No library policy comes near the limit.
+    /// <see cref="MaxCases"/> distinct pieces the remaining ones take the general path, which bounds a huge policy's
+    /// case tables; blocks are planned header first, so it is the rarely used tail that loses its case. No library
+    /// policy comes near the limit.
     /// </summary>
     public static class AccessCasePlanner
     {
-        /// <summary>The most cases one switch gets (per direction).</summary>
+        /// <summary>The most cases a handler gets (per direction).</summary>
         public const int MaxCases = 1024;
 
-        /// <summary>The cases of <paramref name="blocks"/> (numbered 1 to N in order), at most <paramref name="maxCases"/> per direction.</summary>
-        public static AccessCasePlan Plan(IReadOnlyList<ConstantBlock> blocks, int maxCases = MaxCases)
+        /// <summary>The most write cases the entry method <c>Write</c> has as literal cases.</summary>
+        public const int MaxEntryWriteCases = 32;
+
+        /// <summary>
+        /// The cases of <paramref name="blocks"/> (numbered 1 to N in order), at most <paramref name="maxCases"/> per
+        /// direction, of which at most <paramref name="maxEntryReadCases"/> reads and <paramref name="maxEntryWriteCases"/>
+        /// writes are entry cases.
+        /// </summary>
+        public static AccessCasePlan Plan(
+            IReadOnlyList<ConstantBlock> blocks, int maxCases = MaxCases, int maxEntryWriteCases = MaxEntryWriteCases, int maxEntryReadCases = int.MaxValue)
         {
             if (blocks is null)
             {
@@ -77,9 +85,20 @@ namespace VfioPolicy.Compiler.Emit
                 throw new ArgumentOutOfRangeException(nameof(maxCases), maxCases, "A case number must fit a dispatch table entry.");
             }
 
+            if (maxEntryWriteCases < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(maxEntryWriteCases), maxEntryWriteCases, "The limit cannot be negative.");
+            }
+
+            if (maxEntryReadCases < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(maxEntryReadCases), maxEntryReadCases, "The limit cannot be negative.");
+            }
+
             var reads = new Builder(
                 masks => new PieceMasks(masks.Virt, 0, 0, 0, 0, 0, 0),
-                (width, masks) => masks.Virt == BitSemantics.WidthMask(width));
+                (width, masks) => masks.Virt == BitSemantics.WidthMask(width),
+                maxEntryReadCases); // at most three exist, one per width
             // Hardware rw1c bits matter only to a piece that writes hardware (FirewallCore.WritePiece reads them only
             // then), so pieces that differ in nothing else share a case.
             var writes = new Builder(
@@ -91,8 +110,8 @@ namespace VfioPolicy.Compiler.Emit
                     masks.PassthroughWritable == 0 ? 0 : masks.HardwareWriteOneToClear,
                     masks.Audit,
                     masks.DeniedValue),
-                (width, masks) => AccessCase.TouchesOnlyShadowFor(masks) && masks.ShadowWriteOneToClear == 0
-                    && (masks.ShadowReadWrite == 0 || masks.ShadowReadWrite == BitSemantics.WidthMask(width)));
+                (width, masks) => AccessCase.TouchesOnlyShadowFor(masks),
+                maxEntryWriteCases);
             foreach (ConstantBlock block in blocks)
             {
                 for (int shape = 0; shape < PieceShape.Count; shape++)
@@ -123,16 +142,18 @@ namespace VfioPolicy.Compiler.Emit
             return table;
         }
 
-        /// <summary>Collects distinct (width, relevant masks) pairs, then numbers them: entry cases first, each group in the order first met.</summary>
+        /// <summary>Collects distinct (width, relevant masks) pairs, then numbers them: entry cases (at most the limit, first met) first, each group in the order first met.</summary>
         private sealed class Builder
         {
             private readonly Func<PieceMasks, PieceMasks> _relevant;
             private readonly Func<int, PieceMasks, bool> _inEntry;
+            private readonly int _maxInEntry;
             private readonly Dictionary<(int Width, PieceMasks Masks), List<CaseUse>> _uses = new Dictionary<(int Width, PieceMasks Masks), List<CaseUse>>();
             private readonly List<(int Width, PieceMasks Masks)> _order = new List<(int Width, PieceMasks Masks)>();
 
-            public Builder(Func<PieceMasks, PieceMasks> relevant, Func<int, PieceMasks, bool> inEntry)
+            public Builder(Func<PieceMasks, PieceMasks> relevant, Func<int, PieceMasks, bool> inEntry, int maxInEntry)
             {
+                _maxInEntry = maxInEntry;
                 _relevant = relevant;
                 _inEntry = inEntry;
             }
@@ -151,11 +172,14 @@ namespace VfioPolicy.Compiler.Emit
             }
 
             public IReadOnlyList<AccessCase> Number(int maxCases)
-                => _order.Where(k => _inEntry(k.Width, k.Masks))
-                    .Concat(_order.Where(k => !_inEntry(k.Width, k.Masks)))
+            {
+                var entry = new HashSet<(int Width, PieceMasks Masks)>(_order.Where(k => _inEntry(k.Width, k.Masks)).Take(_maxInEntry));
+                return _order.Where(entry.Contains)
+                    .Concat(_order.Where(k => !entry.Contains(k)))
                     .Take(maxCases)
-                    .Select((k, i) => new AccessCase(i + 1, k.Width, k.Masks, _uses[k], _inEntry(k.Width, k.Masks)))
+                    .Select((k, i) => new AccessCase(i + 1, k.Width, k.Masks, _uses[k], entry.Contains(k)))
                     .ToList();
+            }
         }
     }
 }

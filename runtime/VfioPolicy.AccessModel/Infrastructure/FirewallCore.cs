@@ -174,10 +174,70 @@ namespace VfioPolicy.AccessModel.Infrastructure
         }
 
         /// <summary>
+        /// Runs read case <paramref name="readCase"/> of a generated handler's <paramref name="cases"/> (its table,
+        /// indexed by case number), or the general path for case 0: one call site with the case's masks loaded from
+        /// the table serves every case, so <see cref="ReadPiece"/> and its hardware read are inlined there once,
+        /// whatever the policy's size.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        protected AccessStatus ReadCase(PieceCase[] cases, int readCase, int offset, int length, out uint value)
+        {
+            if (readCase == 0)
+            {
+                return ReadGeneral(offset, length, out value);
+            }
+
+            // One branch on the width makes it a constant for everything after it: loads, masks and an inlined hardware access.
+            ref readonly PieceCase piece = ref cases[readCase];
+            switch (piece.Width)
+            {
+                case 4: return ReadPiece(offset, 4, piece.Virt, out value);
+                case 2: return ReadPiece(offset, 2, piece.Virt, out value);
+                default: return ReadPiece(offset, 1, piece.Virt, out value);
+            }
+        }
+
+        /// <summary>
+        /// Runs write case <paramref name="writeCase"/> of a generated handler's <paramref name="cases"/> (its table,
+        /// indexed by case number), or the general path for case 0: one call site with the case's masks loaded from
+        /// the table serves every case, so <see cref="WritePiece"/> and its hardware read-modify-write are inlined
+        /// there once, whatever the policy's size.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        protected AccessStatus WriteCase(PieceCase[] cases, int writeCase, int offset, int length, uint value)
+        {
+            if (writeCase == 0)
+            {
+                return WriteGeneral(offset, length, value);
+            }
+
+            ref readonly PieceCase piece = ref cases[writeCase];
+
+            // Pieces that touch only the shadow (virtualized registers) get their own copy, free of the hardware and
+            // audit steps' loads, registers and branches.
+            if ((piece.PassthroughWritable | piece.Audit) == 0)
+            {
+                switch (piece.Width)
+                {
+                    case 4: return WritePiece(offset, 4, value, 0, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, 0, 0, 0);
+                    case 2: return WritePiece(offset, 2, value, 0, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, 0, 0, 0);
+                    default: return WritePiece(offset, 1, value, 0, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, 0, 0, 0);
+                }
+            }
+
+            switch (piece.Width)
+            {
+                case 4: return WritePiece(offset, 4, value, piece.PassthroughWritable, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, piece.HardwareWriteOneToClear, piece.Audit, piece.DeniedValue);
+                case 2: return WritePiece(offset, 2, value, piece.PassthroughWritable, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, piece.HardwareWriteOneToClear, piece.Audit, piece.DeniedValue);
+                default: return WritePiece(offset, 1, value, piece.PassthroughWritable, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, piece.HardwareWriteOneToClear, piece.Audit, piece.DeniedValue);
+            }
+        }
+
+        /// <summary>
         /// Reads one naturally aligned piece of <paramref name="width"/> bytes at <paramref name="offset"/> (already
         /// known valid) whose virtualized bits are <paramref name="virt"/>, a mask over the piece. Inlined into a caller
-        /// that passes constants, a wholly virtualized piece is one shadow load; a piece with bits from hardware calls
-        /// out to <see cref="ReadPieceWithHardware"/> (the device access it makes dwarfs the call).
+        /// that passes constants, a wholly virtualized piece is one shadow load and the hardware step folds away;
+        /// <see cref="ReadCase"/> is the one call site with variable masks.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         protected AccessStatus ReadPiece(int offset, int width, uint virt, out uint value)
@@ -188,13 +248,6 @@ namespace VfioPolicy.AccessModel.Infrastructure
                 return AccessStatus.Ok;
             }
 
-            return ReadPieceWithHardware(offset, width, virt, out value);
-        }
-
-        /// <summary>The part of <see cref="ReadPiece"/> for a piece with bits from hardware: the hardware read, then the merge.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private AccessStatus ReadPieceWithHardware(int offset, int width, uint virt, out uint value)
-        {
             if (!_hardware.TryRead(offset, width, out uint hardware))
             {
                 value = 0;
@@ -209,7 +262,8 @@ namespace VfioPolicy.AccessModel.Infrastructure
         /// Writes one naturally aligned piece of <paramref name="width"/> bytes at <paramref name="offset"/> (already
         /// known valid) with the piece's masks (those of <see cref="PieceMasks"/>, over the piece): hardware read and
         /// write, shadow, audit, behaviors, in the order and with the helpers <see cref="WritePieces"/> uses
-        /// for each piece. Inlined into a caller that passes constants, every test of a mask folds away.
+        /// for each piece. Inlined into a caller that passes constants, every test of a mask folds away; the audit
+        /// record and the behaviors stay out of line.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         protected AccessStatus WritePiece(
@@ -253,8 +307,12 @@ namespace VfioPolicy.AccessModel.Infrastructure
             return AccessStatus.Ok;
         }
 
-        /// <summary>The hardware part of <see cref="WritePiece"/>, out of line (the device access it makes dwarfs the call): the read-modify-write; false on a failure.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        /// <summary>
+        /// The hardware part of <see cref="WritePiece"/>: the read-modify-write; false on a failure. Inlined: callers
+        /// with constant masks that write no hardware fold it away, and <see cref="WriteCase"/> is the one call site
+        /// with variable masks.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool WritePieceToHardware(int offset, int width, uint pieceValue, uint passthroughWritable, uint hardwareWriteOneToClear)
             => TryMergeHardware(offset, width, pieceValue, passthroughWritable, hardwareWriteOneToClear, out uint hardwareValue)
                && _hardware.TryWrite(offset, width, hardwareValue);

@@ -21,7 +21,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
         {
             System.Type[] types = typeof(ICompiledPolicy).Assembly.GetExportedTypes().Where(t => t.Namespace == Infrastructure).ToArray();
 
-            Assert.Equal(new[] { "DwordDispatch", "FirewallCore", "PieceMasks", "PieceShape" }, types.Select(t => t.Name).OrderBy(n => n, System.StringComparer.Ordinal));
+            Assert.Equal(new[] { "DwordDispatch", "FirewallCore", "PieceCase", "PieceMasks", "PieceShape" }, types.Select(t => t.Name).OrderBy(n => n, System.StringComparer.Ordinal));
             Assert.All(types, t => Assert.Equal(EditorBrowsableState.Never, t.GetCustomAttribute<EditorBrowsableAttribute>()?.State));
         }
 
