@@ -227,9 +227,9 @@ namespace VfioPolicy.AccessModel.Infrastructure
 
             switch (piece.Width)
             {
-                case 4: return WritePiece(offset, 4, value, piece.PassthroughWritable, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, piece.HardwareWriteOneToClear, piece.Audit, piece.DeniedValue);
-                case 2: return WritePiece(offset, 2, value, piece.PassthroughWritable, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, piece.HardwareWriteOneToClear, piece.Audit, piece.DeniedValue);
-                default: return WritePiece(offset, 1, value, piece.PassthroughWritable, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, piece.HardwareWriteOneToClear, piece.Audit, piece.DeniedValue);
+                case 4: return WriteCasePiece(offset, 4, value, in piece);
+                case 2: return WriteCasePiece(offset, 2, value, in piece);
+                default: return WriteCasePiece(offset, 1, value, in piece);
             }
         }
 
@@ -276,7 +276,35 @@ namespace VfioPolicy.AccessModel.Infrastructure
                 return AccessStatus.HardwareError;
             }
 
-            // WriteShadow with no writable shadow bits is the identity, so the store is skipped for those pieces.
+            WritePieceToShadow(offset, width, pieceValue, shadowReadWrite, shadowWriteOneToClear);
+            AuditPiece(offset, width, pieceValue, audit, deniedValue);
+
+            // A tail call, so that a caller whose other paths make no call needs no stack frame.
+            return _behaviors is null ? AccessStatus.Ok : CallBehaviorsAfterWrite(offset, width, value);
+        }
+
+        /// <summary>
+        /// <see cref="WritePiece"/> with the masks of a case table row, each read where its step needs it: a mask is
+        /// then not held in a register (or spilled) across the hardware access, which the row can be read again after.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private AccessStatus WriteCasePiece(int offset, int width, uint value, ref readonly PieceCase piece)
+        {
+            uint pieceValue = value & BitSemantics.WidthMask(width);
+            if (piece.PassthroughWritable != 0 && !WritePieceToHardware(offset, width, pieceValue, piece.PassthroughWritable, piece.HardwareWriteOneToClear))
+            {
+                return AccessStatus.HardwareError;
+            }
+
+            WritePieceToShadow(offset, width, pieceValue, piece.ShadowReadWrite, piece.ShadowWriteOneToClear);
+            AuditPiece(offset, width, pieceValue, piece.Audit, piece.DeniedValue);
+            return _behaviors is null ? AccessStatus.Ok : CallBehaviorsAfterWrite(offset, width, value);
+        }
+
+        /// <summary>The shadow step of a piece's write. WriteShadow with no writable shadow bits is the identity, so the store is skipped for those pieces.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void WritePieceToShadow(int offset, int width, uint pieceValue, uint shadowReadWrite, uint shadowWriteOneToClear)
+        {
             if ((shadowReadWrite | shadowWriteOneToClear) != 0)
             {
                 // A piece whose every bit the write stores keeps nothing of the old shadow, so it is not loaded: the
@@ -285,7 +313,12 @@ namespace VfioPolicy.AccessModel.Infrastructure
                 uint old = shadowReadWrite == BitSemantics.WidthMask(width) ? 0 : PieceMasks.Load(ref shadow, width);
                 PieceMasks.Store(ref shadow, width, BitSemantics.WriteShadow(old, pieceValue, shadowReadWrite, shadowWriteOneToClear));
             }
+        }
 
+        /// <summary>The audit step of a piece's write: a record when the write tried to change audited denied bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void AuditPiece(int offset, int width, uint pieceValue, uint audit, uint deniedValue)
+        {
             if (audit != 0)
             {
                 uint deniedChange = BitSemantics.DeniedChange(pieceValue, deniedValue, audit);
@@ -294,9 +327,6 @@ namespace VfioPolicy.AccessModel.Infrastructure
                     RecordDenied(offset, width, pieceValue, deniedChange);
                 }
             }
-
-            // A tail call, so that a caller whose other paths make no call needs no stack frame.
-            return _behaviors is null ? AccessStatus.Ok : CallBehaviorsAfterWrite(offset, width, value);
         }
 
         /// <summary>The behavior step of <see cref="WritePiece"/>, out of line: behaviors, then <see cref="AccessStatus.Ok"/>.</summary>
