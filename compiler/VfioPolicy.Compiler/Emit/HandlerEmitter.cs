@@ -356,36 +356,46 @@ namespace VfioPolicy.Compiler.Emit
 
         private static void WritePieceTables(SourceWriter w, AccessCasePlan cases)
         {
-            w.Line("// Every case's piece, indexed by case number (0 is the general path): its width and virtualized bits (every other");
-            w.Line("// bit is read from hardware).");
-            w.Line("private static readonly " + Infrastructure + ".PieceCase[] s_readPieces =");
-            w.Open();
-            w.Line("default, // 0: the general path");
-            foreach (AccessCase access in cases.Reads)
-            {
-                if (!access.InEntry)
-                {
-                    w.Line("// " + CSharpLiteral.Comment(Bytes(access.Width) + ", " + ReadKind(access) + ": " + Uses(access)));
-                }
-
-                w.Line(Infrastructure + ".PieceCase.Read(" + CSharpLiteral.Int(access.Width) + ", " + CSharpLiteral.UInt(access.Masks.Virt) + "), // " + CaseLabel(access, "Read"));
-            }
-
-            w.Close(";");
+            WritePieceTable(
+                w,
+                "s_readPieces",
+                "its width and virtualized bits (every other",
+                "bit is read from hardware).",
+                cases.Reads,
+                "Read",
+                access => Bytes(access.Width) + ", " + ReadKind(access) + ": " + Uses(access),
+                access => "Read(" + CSharpLiteral.Int(access.Width) + ", " + CSharpLiteral.UInt(access.Masks.Virt) + ")");
             w.Line();
-            w.Line("// Every case's piece, indexed by case number (0 is the general path): its width, then its passthrough-writable,");
-            w.Line("// shadow rw, shadow rw1c, hardware rw1c, audited and denied-value bits.");
-            w.Line("private static readonly " + Infrastructure + ".PieceCase[] s_writePieces =");
+            WritePieceTable(
+                w,
+                "s_writePieces",
+                "its width, then its passthrough-writable,",
+                "shadow rw, shadow rw1c, hardware rw1c, audited and denied-value bits.",
+                cases.Writes,
+                "Write",
+                access => Bytes(access.Width) + ": " + Uses(access),
+                access => "Write(" + CSharpLiteral.Int(access.Width) + ", " + WriteMasks(access.Masks) + ")");
+        }
+
+        // A case table: row 0 for the general path, then one row per case. A literal case of the entry method is
+        // described there, so its row only points to it.
+        private static void WritePieceTable(
+            SourceWriter w, string name, string rowMeaning, string rowMeaningContinued, IReadOnlyList<AccessCase> cases, string entryMethod, Func<AccessCase, string> describe, Func<AccessCase, string> row)
+        {
+            w.Line("// Every case's piece, indexed by case number (0 is the general path): " + rowMeaning);
+            w.Line("// " + rowMeaningContinued);
+            w.Line("private static readonly " + Infrastructure + ".PieceCase[] " + name + " =");
             w.Open();
             w.Line("default, // 0: the general path");
-            foreach (AccessCase access in cases.Writes)
+            foreach (AccessCase access in cases)
             {
                 if (!access.InEntry)
                 {
-                    w.Line("// " + CSharpLiteral.Comment(Bytes(access.Width) + ": " + Uses(access)));
+                    w.Line("// " + CSharpLiteral.Comment(describe(access)));
                 }
 
-                w.Line(Infrastructure + ".PieceCase.Write(" + CSharpLiteral.Int(access.Width) + ", " + WriteMasks(access.Masks) + "), // " + CaseLabel(access, "Write"));
+                w.Line(Infrastructure + ".PieceCase." + row(access) + ", // " + CSharpLiteral.Int(access.Number)
+                    + (access.InEntry ? ": a literal case of " + entryMethod : string.Empty));
             }
 
             w.Close(";");
@@ -459,10 +469,6 @@ namespace VfioPolicy.Compiler.Emit
             w.Close();
             w.Close();
         }
-
-        // A case of the entry method is described there; its table row only points to it.
-        private static string CaseLabel(AccessCase access, string entryMethod)
-            => CSharpLiteral.Int(access.Number) + (access.InEntry ? ": a literal case of " + entryMethod : string.Empty);
 
         private static string WriteMasks(PieceMasks m)
             => string.Join(", ", new[] { m.PassthroughWritable, m.ShadowReadWrite, m.ShadowWriteOneToClear, m.HardwareWriteOneToClear, m.Audit, m.DeniedValue }.Select(CSharpLiteral.UInt));

@@ -315,7 +315,8 @@ namespace VfioPolicy.AccessModel.Binding
             /// </summary>
             private bool OverlapsVisibleCapability(RegisterModel register)
             {
-                if (register.Width < 1 || register.Width > 4 || register.Offset < 0)
+                // A register ApplyRegister ignores (a width other than 1, 2 or 4, a negative offset) takes over nothing.
+                if ((register.Width != 1 && register.Width != 2 && register.Width != 4) || register.Offset < 0)
                 {
                     return false;
                 }

@@ -192,6 +192,30 @@ namespace VfioPolicy.AccessModel.Tests.Devices
             Assert.Single(walk.Warnings);
         }
 
+        [Fact]
+        public void a_4096_byte_image_of_a_conventional_device_with_an_empty_extended_space_walks_quietly()
+        {
+            byte[] image = new ConfigImageBuilder(4096).CapabilityList(0x40).Standard(0x40, 0x01, 0x00).Bytes;
+
+            ChainWalk walk = CapabilityWalker.Walk(image);
+
+            Assert.Equal("S40:01/8", Layout(walk));
+            Assert.Empty(walk.Warnings);
+        }
+
+        [Fact]
+        public void in_a_4096_byte_image_the_last_standard_capability_of_unknown_structure_ends_at_0x100()
+        {
+            // An unknown structure owns everything up to the next capability or the end of its space: the standard
+            // space ends at 0x100, whatever the image's size.
+            byte[] image = new ConfigImageBuilder(4096).CapabilityList(0x40).Express(0x40, 0xC0, 2, 0).Standard(0xC0, 0x7E, 0x00).Bytes;
+
+            ChainWalk walk = CapabilityWalker.Walk(image);
+
+            CapabilityInfo unknown = Assert.Single(walk.Capabilities, c => c.Offset == 0xC0);
+            Assert.Equal(0x40, unknown.Length);
+        }
+
         private static ConfigImageBuilder Express4096() => new ConfigImageBuilder(4096).CapabilityList(0x40).Express(0x40, 0x00, 2, 0);
 
         [Fact]

@@ -1,0 +1,155 @@
+using System;
+using System.Linq;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Devices;
+using VfioPolicy.AccessModel.Model;
+using VfioPolicy.AccessModel.Tests.Binding.Support;
+using Xunit;
+
+namespace VfioPolicy.AccessModel.Tests.Binding
+{
+    /// <summary>
+    /// The binder's edges and guards. A model and a chain walk are public inputs (the runtime binds whatever model a
+    /// caller hands it): registers of a width other than 1, 2 or 4, negative offsets, rules outside their register
+    /// and capabilities the walk places where no chain may reach are ignored with a warning, never bound and never a
+    /// crash; and the boundaries that decide what is bound are exact. Each test was written against a surviving
+    /// Stryker mutant (docs/reliability.md, section 9) and seen failing with it.
+    /// </summary>
+    public sealed class DeviceBinderGuardTests
+    {
+        private const int Msi = 0x05;
+        private const int Vndr = 0x09;
+
+        private static BoundConfigSpace Bind(PolicyBuilder policy, ConfigImage image) => DeviceBinder.Bind(policy.Build(), image.Bytes, image.Walk());
+
+        [Fact]
+        public void a_standard_capability_whose_two_link_bytes_end_the_256_byte_space_is_bound_and_linked()
+        {
+            // The walk masks pointers to dwords, but the binder takes any walk: at 0xfe the ID and next bytes fit
+            // exactly, where a four-byte link (an extended header's) would not.
+            var image = new ConfigImage().AddCapability(0x40, Vndr, 0x10, "VNDR").AddCapability(0xFE, Vndr, 2, "LAST");
+            BoundConfigSpace bound = Bind(new PolicyBuilder(), image);
+
+            Assert.Empty(bound.Warnings);
+            Assert.All(bound.Capabilities, c => Assert.True(c.Bound));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0xFE, 0));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0xFF, 7));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0x41, 0));
+        }
+
+        [Fact]
+        public void an_extended_capability_whose_header_ends_at_the_end_of_config_space_is_bound_and_linked()
+        {
+            var image = new ConfigImage(4096).AddExtended(0x100, 0x01, 2, 0x48, "ERR").AddExtended(0xFFC, 0x0B, 1, 4, "LAST");
+            BoundConfigSpace bound = Bind(new PolicyBuilder(), image);
+
+            Assert.Empty(bound.Warnings);
+            Assert.All(bound.Capabilities, c => Assert.True(c.Bound));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0xFFC, 0));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0xFFF, 7));
+        }
+
+        [Theory]
+        [InlineData(0x20, false)]    // inside the header
+        [InlineData(0xFF, false)]    // its next pointer would lie past the standard space of a 256-byte image
+        [InlineData(0x0FE, true)]    // an extended header below 0x100
+        [InlineData(0xFFE, true)]    // an extended header that would end past 4096
+        public void a_capability_the_walk_places_where_its_chain_cannot_reach_is_ignored_with_a_warning(int offset, bool extended)
+        {
+            var image = new ConfigImage(extended ? 4096 : 256);
+            var walk = new ChainWalk(new[] { new CapabilityInfo(offset, Vndr, extended, extended ? 1 : null, 4, "ODD") }, Array.Empty<string>());
+            BoundConfigSpace bound = DeviceBinder.Bind(new PolicyBuilder().Build(), image.Bytes, walk);
+
+            Assert.Contains(bound.Warnings, w => w.Contains("ODD at 0x", StringComparison.Ordinal) && w.Contains("outside the region its chain may use", StringComparison.Ordinal));
+            BoundCapability capability = Assert.Single(bound.Capabilities);
+            Assert.False(capability.Bound);
+            for (int b = offset; b < Math.Min(offset + 4, image.Bytes.Length); b++)
+            {
+                Assert.NotEqual(BitOwnerKind.ChainLink, bound.OwnerKindOf(b, 0));
+            }
+        }
+
+        [Fact]
+        public void a_register_of_a_width_other_than_1_2_or_4_is_ignored_with_a_warning_even_over_a_capability()
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.Deny(), unknown: Act.Deny());
+            policy.Capability(Vndr, "VNDR").Register(0x04, 4, "DATA").All(Act.VirtRw(0));
+            policy.DeviceSpecific(0x84, 3, "ODD").All(Act.PassRw);
+            policy.DeviceSpecific(0x90, 8, "WIDE").Bits(0, 7, Act.PassRw);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x80, Vndr, 0x10, "VNDR"));
+
+            Assert.Empty(bound.Errors);
+            Assert.Contains(bound.Warnings, w => w.Contains("register ODD", StringComparison.Ordinal) && w.Contains("has width 3 (1, 2 or 4 expected)", StringComparison.Ordinal));
+            Assert.Contains(bound.Warnings, w => w.Contains("register WIDE", StringComparison.Ordinal) && w.Contains("has width 8", StringComparison.Ordinal));
+            Assert.Equal(0xFF, bound.VirtMask[0x84]);                  // the capability's rule stands
+            Assert.Equal(0, bound.PassthroughWritable[0x90]);           // nothing of the wide register applies
+        }
+
+        [Fact]
+        public void a_four_byte_register_over_a_visible_capability_is_an_error_like_a_narrower_one()
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.Deny(), unknown: Act.Deny());
+            policy.DeviceSpecific(0x84, 4, "OVER").All(Act.PassRw);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x80, Vndr, 0x10, "VNDR"));
+
+            Assert.Equal("VP0701", Assert.Single(bound.Errors).Code);
+            Assert.Equal(0, bound.PassthroughWritable[0x84]);
+        }
+
+        [Fact]
+        public void registers_that_only_touch_a_capability_s_first_or_last_byte_from_outside_are_no_error()
+        {
+            // VNDR covers 0x80..0x8f: a register ending at 0x7f and one starting at 0x90 lie beside it, not over it.
+            var policy = new PolicyBuilder().Defaults(capability: Act.Deny(), unknown: Act.Deny(), gap: Act.Deny());
+            policy.DeviceSpecific(0x7C, 4, "BEFORE").All(Act.PassRw);
+            policy.DeviceSpecific(0x90, 4, "AFTER").All(Act.PassRw);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x80, Vndr, 0x10, "VNDR"));
+
+            Assert.Empty(bound.Errors);
+            Assert.Equal(0xFF, bound.PassthroughWritable[0x7F]);
+            Assert.Equal(0xFF, bound.PassthroughWritable[0x90]);
+            Assert.Equal(0, bound.PassthroughWritable[0x80]);
+            Assert.Equal(0, bound.PassthroughWritable[0x8F]);
+        }
+
+        [Fact]
+        public void a_register_at_a_negative_offset_is_ignored_with_a_warning()
+        {
+            var policy = new PolicyBuilder();
+            policy.DeviceSpecific(-4, 4, "NEGATIVE").All(Act.PassRw);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage());
+
+            Assert.Empty(bound.Errors);
+            Assert.Contains(bound.Warnings, w => w.Contains("NEGATIVE", StringComparison.Ordinal));
+            Assert.DoesNotContain(bound.RuleKinds.Select((kind, index) => (kind, index)), owner => owner.kind == BitOwnerKind.Rule);
+        }
+
+        [Theory]
+        [InlineData(0, 8)]     // one bit past a one-byte register
+        [InlineData(8, 15)]    // wholly past it
+        [InlineData(5, 3)]     // upside down
+        [InlineData(-1, 3)]    // below bit 0
+        public void a_rule_outside_its_register_is_ignored_with_a_warning_and_the_register_s_other_rules_apply(int low, int high)
+        {
+            var policy = new PolicyBuilder();
+            policy.DeviceSpecific(0x40, 1, "R").Bits(low, high, Act.PassRw).Bits(0, 0, Act.VirtRw(1));
+            BoundConfigSpace bound = Bind(policy, new ConfigImage());
+
+            Assert.Contains(bound.Warnings, w => w.Contains("covers bits " + low + ".." + high + ", outside register R", StringComparison.Ordinal));
+            Assert.Equal(0, bound.PassthroughWritable[0x40]);
+            Assert.Equal(0, bound.PassthroughWritable[0x41]);
+            Assert.Equal(0x01, bound.ShadowReadWrite[0x40] & 0x01);
+        }
+
+        [Fact]
+        public void a_rule_that_ends_at_the_register_s_last_bit_applies()
+        {
+            var policy = new PolicyBuilder();
+            policy.DeviceSpecific(0x40, 1, "R").Bits(0, 7, Act.PassRw);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage());
+
+            Assert.DoesNotContain(bound.Warnings, w => w.Contains("outside register", StringComparison.Ordinal));
+            Assert.Equal(0xFF, bound.PassthroughWritable[0x40]);
+        }
+    }
+}
