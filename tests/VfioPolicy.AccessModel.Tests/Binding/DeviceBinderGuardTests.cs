@@ -151,5 +151,57 @@ namespace VfioPolicy.AccessModel.Tests.Binding
             Assert.DoesNotContain(bound.Warnings, w => w.Contains("outside register", StringComparison.Ordinal));
             Assert.Equal(0xFF, bound.PassthroughWritable[0x40]);
         }
+
+        [Theory]
+        [InlineData("passthrough rw", 0xFF, 0x00, 0xFF, 0x00, true, true)]
+        [InlineData("passthrough ro", 0x00, 0x00, 0xFF, 0x00, false, true)]     // the ID may read the hardware
+        [InlineData("virtualize rw", 0xFF, 0x00, 0xFF, 0x00, true, true)]
+        [InlineData("deny", 0xFF, 0x00, 0xFF, 0x00, true, true)]
+        [InlineData("virtualize ro init hw", 0xFF, 0x00, 0xFF, 0x00, true, true)]
+        [InlineData("virtualize ro write-hw", 0xFF, 0xFF, 0xFF, 0xFF, false, false)]  // reads the chain, writes reach the hardware
+        public void a_rule_on_a_standard_chain_link_is_kept_only_where_the_chain_allows_and_warned_about_elsewhere(
+            string action, int idVirt, int idWritable, int nextVirt, int nextWritable, bool idWarned, bool nextWarned)
+        {
+            var policy = new PolicyBuilder().Defaults(capability: Act.Deny(), unknown: Act.Deny());
+            policy.Capability(Vndr, "VNDR").Register(0x00, 2, "LINK").All(ActionNamed(action), out RuleOrigin rule);
+            var image = new ConfigImage().AddCapability(0x40, Vndr, 0x10, "VNDR").AddCapability(0x50, Msi, 0x10, "MSI");
+            BoundConfigSpace bound = Bind(policy, image);
+
+            Assert.Equal(idVirt, bound.VirtMask[0x40]);
+            Assert.Equal(idWritable, bound.PassthroughWritable[0x40]);
+            Assert.Equal(nextVirt, bound.VirtMask[0x41]);
+            Assert.Equal(nextWritable, bound.PassthroughWritable[0x41]);
+            Assert.Equal(0x50, bound.ResetValue[0x41] & nextVirt);
+            Assert.Equal(idWarned, bound.Warnings.Any(w => w.StartsWith("rule at test.vfiopolicy:" + rule.Line + " would make chain link byte 0x40 ", StringComparison.Ordinal)));
+            Assert.Equal(nextWarned, bound.Warnings.Any(w => w.StartsWith("rule at test.vfiopolicy:" + rule.Line + " would make chain link byte 0x41 ", StringComparison.Ordinal)));
+        }
+
+        [Fact]
+        public void passthrough_ro_on_an_extended_header_reads_the_id_and_version_from_the_hardware_and_keeps_the_next_pointer_the_chain_s()
+        {
+            // Bits 0..19 (ID and version) may read the hardware; bits 20..31, the next pointer, are the chain's.
+            var policy = new PolicyBuilder().Defaults(capability: Act.Deny(), unknown: Act.Deny());
+            policy.Capability(0x01, "ERR", extended: true).Register(0x00, 4, "HEADER").All(Act.PassRo, out RuleOrigin rule);
+            var image = new ConfigImage(4096).AddExtended(0x100, 0x01, 2, 0x48, "ERR").AddExtended(0x150, 0x03, 1, 0x0C, "DSN");
+            BoundConfigSpace bound = Bind(policy, image);
+
+            Assert.Equal(new byte[] { 0x00, 0x00, 0xF0, 0xFF }, bound.VirtMask.Slice(0x100, 4).ToArray());
+            string[] warned = bound.Warnings.Where(w => w.StartsWith("rule at test.vfiopolicy:" + rule.Line + " ", StringComparison.Ordinal)).ToArray();
+            Assert.Equal(2, warned.Length);
+            Assert.Contains(warned, w => w.Contains("chain link byte 0x102 ", StringComparison.Ordinal));
+            Assert.Contains(warned, w => w.Contains("chain link byte 0x103 ", StringComparison.Ordinal));
+            Assert.Equal(0x15, bound.ResetValue[0x103]);       // the next pointer, 0x150, in bits 20..31
+        }
+
+        private static Model.BitAction ActionNamed(string action) => action switch
+        {
+            "passthrough rw" => Act.PassRw,
+            "passthrough ro" => Act.PassRo,
+            "virtualize rw" => Act.VirtRw(0),
+            "deny" => Act.Deny(),
+            "virtualize ro init hw" => Act.VirtFromHardware(WriteSemantics.ReadOnly),
+            "virtualize ro write-hw" => Act.VirtFromHardware(WriteSemantics.WriteHardware),
+            _ => throw new ArgumentOutOfRangeException(nameof(action), action, "no such action"),
+        };
     }
 }
