@@ -193,6 +193,25 @@ namespace VfioPolicy.AccessModel.Tests.Binding
             Assert.Equal(0x15, bound.ResetValue[0x103]);       // the next pointer, 0x150, in bits 20..31
         }
 
+        [Fact]
+        public void header_rules_on_the_capabilities_pointer_and_status_yield_to_the_rewritten_chain_without_a_warning()
+        {
+            // Hiding every capability rewrites 0x34 to 0 and clears Status' Capabilities List bit. Those are header
+            // registers a policy rightly has rules for (strict passes Status through): the rewrite replaces the rules
+            // on exactly those bits and is no reason to warn about them.
+            var policy = new PolicyBuilder().Defaults(unknown: Act.Deny(), hideUnknown: true);
+            policy.Header(0x06, 2, "STATUS").All(Act.PassRo);
+            policy.Header(0x34, 1, "CAPABILITIES_POINTER").All(Act.PassRo);
+            var image = new ConfigImage().AddCapability(0x40, Vndr, 0x10, "VNDR").AddCapability(0x50, Msi, 0x10, "MSI");
+            BoundConfigSpace bound = Bind(policy, image);
+
+            Assert.DoesNotContain(bound.Warnings, w => w.Contains("chain link byte", StringComparison.Ordinal));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0x34, 0));
+            Assert.Equal(BitOwnerKind.ChainLink, bound.OwnerKindOf(0x06, 4));
+            Assert.Equal(BitOwnerKind.Rule, bound.OwnerKindOf(0x06, 3));
+            Assert.Equal(0, bound.ResetValue[0x34]);
+        }
+
         private static Model.BitAction ActionNamed(string action) => action switch
         {
             "passthrough rw" => Act.PassRw,
