@@ -1,0 +1,199 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using VfioPolicy.AccessModel.Binding;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Infrastructure;
+using VfioPolicy.AccessModel.Interpretation;
+using VfioPolicy.AccessModel.Model;
+using VfioPolicy.AccessModel.Simulation;
+using VfioPolicy.AccessModel.Tests.Binding.Support;
+using Xunit;
+
+namespace VfioPolicy.AccessModel.Tests.Interpretation
+{
+    /// <summary>
+    /// The engine core's fast path, the one generated handlers run (<c>CaseOf</c>, <c>DwordDispatch</c>,
+    /// <c>ReadCase</c>/<c>WriteCase</c> over <see cref="PieceCase"/> tables), in this assembly's own tests: a firewall
+    /// built here the way the generator builds one (every distinct dword of the binding a block, every piece shape of
+    /// it a case) is compared, access by access, with the interpreter's general path on a policy with every kind of
+    /// bit. The conformance suite does this for the library's real handlers; this one is small enough to run per
+    /// mutant (docs/reliability.md, section 9).
+    /// </summary>
+    public sealed class CaseTablePathTests
+    {
+        private static readonly uint[] Patterns = { 0x0000_0000u, 0xFFFF_FFFFu, 0x5555_5555u, 0xAAAA_AAAAu, 0x1234_5678u };
+
+        [Fact]
+        public void every_single_access_through_the_case_tables_behaves_like_the_general_path()
+        {
+            BoundConfigSpace bound = DeviceBinder.Bind(MixedPolicy().Build(), Image().Bytes, Image().Walk());
+            byte[] hardwareRw1c = new byte[256];
+            hardwareRw1c[0x42] = 0x0F;
+            var general = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a) =>
+            {
+                var interpreter = new PolicyInterpreter(b, h, a, null);
+                return (interpreter, () => interpreter.Shadow.ToArray());
+            });
+            TableFirewall? tableFirewall = null;
+            var tables = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a) =>
+            {
+                tableFirewall = new TableFirewall(b, h, a);
+                return (tableFirewall, () => tableFirewall.Shadow.ToArray());
+            });
+            int fastPathAccesses = 0;
+
+            for (int offset = 0; offset < 256; offset++)
+            {
+                for (int length = 1; length <= 4; length++)
+                {
+                    // From the reset shadow each time: write-1-to-clear bits are set again, or the first write of all
+                    // ones (through the general path, at a lower offset) would have cleared them for good.
+                    Assert.Equal(general.Core.ResetShadow(), tables.Core.ResetShadow());
+                    fastPathAccesses += tableFirewall!.ServesByCase(offset, length) ? 1 : 0;
+                    Compare(general, tables, offset, length, null);
+                    foreach (uint pattern in Patterns)
+                    {
+                        Compare(general, tables, offset, length, pattern);
+                        Compare(general, tables, offset, length, null);
+                    }
+                }
+            }
+
+            Assert.Equal(general.Shadow, tables.Shadow);
+            Assert.Equal(general.Hardware.Bytes.ToArray(), tables.Hardware.Bytes.ToArray());
+
+            // Every naturally aligned single piece is served by a case: 256 bytes, 128 words, 64 dwords.
+            Assert.Equal(256 + 128 + 64, fastPathAccesses);
+        }
+
+        [Fact]
+        public void a_case_table_of_an_unknown_width_is_refused()
+            => Assert.Throws<ArgumentOutOfRangeException>(() => new PieceCase(3, default));
+
+        private static void Compare(Engine expected, Engine actual, int offset, int length, uint? write)
+        {
+            string what = (write is null ? "read" : "write 0x" + write.Value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture)) + " of " + length + " at 0x" + offset.ToString("x2", System.Globalization.CultureInfo.InvariantCulture);
+            (AccessStatus Status, uint Value) e = expected.Run(offset, length, write);
+            (AccessStatus Status, uint Value) a = actual.Run(offset, length, write);
+            Assert.True(e == a, what + ": expected " + e + ", got " + a);
+            Assert.True(expected.Traffic().SequenceEqual(actual.Traffic()), what + ": hardware traffic differs: " + string.Join(", ", expected.Traffic()) + " / " + string.Join(", ", actual.Traffic()));
+            Assert.True(expected.AuditText().SequenceEqual(actual.AuditText()), what + ": audit differs");
+        }
+
+        /// <summary>VNDR at 0x40 (every kind of bit), MSI at 0x50, an unknown capability at 0x60.</summary>
+        private static ConfigImage Image()
+        {
+            var image = new ConfigImage().AddCapability(0x40, 0x09, 0x10, "VNDR").AddCapability(0x50, 0x05, 0x10, "MSI").AddCapability(0x60, 0x7E, 0x10, "UNKNOWN");
+            for (int offset = 0x44; offset < 0x50; offset++)
+            {
+                image.Set8(offset, (uint)(offset * 37));
+            }
+
+            return image.Set16(0x00, 0x8086).Set16(0x02, 0x10D3);
+        }
+
+        private static PolicyBuilder MixedPolicy()
+        {
+            var policy = new PolicyBuilder().Defaults(header: Act.PassRo, capability: Act.Deny(0x5A), gap: Act.DenySilent(0), unknown: Act.PassRw);
+            policy.Header(0x04, 2, "COMMAND").Bits(0, 1, Act.VirtRw(1)).Bits(2, 2, Act.PassRw).Bits(3, 15, Act.Deny());
+            policy.Header(0x10, 4, "BAR0").All(Act.VirtRw(0));
+            policy.Capability(0x09, "VNDR")
+                .Register(0x02, 2, "STATUS").Bits(0, 3, Act.PassRw, hardwareRw1c: true).Bits(4, 7, Act.VirtRw1c(0xF)).Bits(8, 15, Act.PassRo);
+            policy.Capability(0x09, "VNDR").Register(0x04, 4, "MIXED")
+                .Bits(0, 7, Act.VirtRo(0x12)).Bits(8, 15, Act.VirtFromHardware(WriteSemantics.ReadWrite)).Bits(16, 23, Act.VirtFromHardware(WriteSemantics.WriteHardware)).Bits(24, 31, Act.Deny(0xA5));
+            policy.Capability(0x09, "VNDR").Register(0x08, 4, "PLAIN").Bits(0, 15, Act.PassRw).Bits(16, 31, Act.VirtRw(0xBEEF));
+            policy.Capability(0x05, "MSI").Register(0x04, 4, "ADDRESS").Bits(0, 1, Act.VirtRo(0)).Bits(2, 31, Act.VirtRw(0));
+            return policy;
+        }
+
+        /// <summary>A firewall shaped like a generated one whose every case runs from its tables.</summary>
+        private sealed class TableFirewall : FirewallCore
+        {
+            private readonly ushort[] _readCases;
+            private readonly ushort[] _writeCases;
+            private readonly PieceCase[] _readPieces;
+            private readonly PieceCase[] _writePieces;
+
+            public TableFirewall(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit)
+                : base(bound, hardware, audit, null)
+            {
+                // Every distinct dword of masks is a block, and each of its seven piece shapes a case of its own.
+                var blocks = new Dictionary<PieceMasks, ushort>();
+                var readPieces = new List<PieceCase> { default };
+                var writePieces = new List<PieceCase> { default };
+                var caseOfBlockShape = new List<ushort>(Enumerable.Repeat((ushort)0, PieceShape.Count));
+                for (int dword = 0; dword < bound.Size; dword += 4)
+                {
+                    PieceMasks masks = PieceMasks.FromBound(bound, dword, 4);
+                    if (blocks.ContainsKey(masks))
+                    {
+                        continue;
+                    }
+
+                    blocks.Add(masks, (ushort)(blocks.Count + 1));     // 0 is "no block"
+                    for (int shape = 0; shape < PieceShape.Count; shape++)
+                    {
+                        int width = PieceShape.Width(shape);
+                        PieceMasks piece = masks.Piece(PieceShape.ByteInDword(shape), width);
+                        readPieces.Add(PieceCase.Read(width, piece.Virt));
+                        writePieces.Add(PieceCase.Write(width, piece.PassthroughWritable, piece.ShadowReadWrite, piece.ShadowWriteOneToClear, piece.HardwareWriteOneToClear, piece.Audit, piece.DeniedValue));
+                        caseOfBlockShape.Add((ushort)(readPieces.Count - 1));
+                    }
+                }
+
+                DwordDispatch dispatch = DwordDispatch.Build(bound, blocks, caseOfBlockShape.ToArray(), caseOfBlockShape.ToArray());
+                _readCases = dispatch.ReadCases;
+                _writeCases = dispatch.WriteCases;
+                _readPieces = readPieces.ToArray();
+                _writePieces = writePieces.ToArray();
+            }
+
+            public bool ServesByCase(int offset, int length) => CaseOf(_readCases, offset, length) != 0 && CaseOf(_writeCases, offset, length) != 0;
+
+            public override AccessStatus Read(int offset, int length, out uint value) => ReadCase(_readPieces, CaseOf(_readCases, offset, length), offset, length, out value);
+
+            public override AccessStatus Write(int offset, int length, uint value) => WriteCase(_writePieces, CaseOf(_writeCases, offset, length), offset, length, value);
+        }
+
+        private sealed class Engine
+        {
+            private readonly Func<byte[]> _shadow;
+
+            public Engine(
+                BoundConfigSpace bound, byte[] image, byte[] hardwareRw1c,
+                Func<BoundConfigSpace, SimulatedConfigHardware, RecordingAuditSink, (IConfigSpaceFirewall Firewall, Func<byte[]> Shadow)> open)
+            {
+                Hardware = new SimulatedConfigHardware(image, hardwareRw1c);
+                Audit = new RecordingAuditSink();
+                (Core, _shadow) = open(bound, Hardware, Audit);
+                Hardware.ClearTraffic();
+            }
+
+            public SimulatedConfigHardware Hardware { get; }
+
+            public RecordingAuditSink Audit { get; }
+
+            public IConfigSpaceFirewall Core { get; }
+
+            public byte[] Shadow => _shadow();
+
+            public (AccessStatus Status, uint Value) Run(int offset, int length, uint? write)
+            {
+                Hardware.ClearTraffic();
+                Audit.Clear();
+                if (write is uint value)
+                {
+                    return (Core.Write(offset, length, value), 0u);
+                }
+
+                AccessStatus status = Core.Read(offset, length, out uint read);
+                return (status, read);
+            }
+
+            public IEnumerable<string> Traffic() => Hardware.Traffic.Select(t => t.ToString());
+
+            public IEnumerable<string> AuditText() => Audit.Events.Select(e => e.ToString());
+        }
+    }
+}
