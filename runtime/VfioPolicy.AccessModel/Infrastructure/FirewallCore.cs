@@ -12,9 +12,10 @@ namespace VfioPolicy.AccessModel.Infrastructure
     /// changes, audits and calls behaviors, exactly as the access model states; <see cref="BitSemantics"/> does all
     /// the bit arithmetic. The reference interpreter (<see cref="Interpretation.FirewallEngine"/>, the general path alone)
     /// and every generated handler derive from it and run the same per-piece steps: a generated handler only adds a
-    /// fast path that finds an access's case (<see cref="CaseOf"/>) and calls <see cref="ReadPiece"/> or
-    /// <see cref="WritePiece"/> with that case's offset-independent masks and width as constants, and leaves every
-    /// other access to <see cref="ReadGeneral"/> and <see cref="WriteGeneral"/>, the interpreter's piece loop.
+    /// fast path that finds an access's case (<see cref="CaseOf"/>) and runs that piece's step with the case's
+    /// offset-independent width and masks, as constants (<see cref="ReadPiece"/>, <see cref="WritePiece"/>) or from
+    /// its case table (<see cref="ReadCase"/>, <see cref="WriteCase"/>), and leaves every other access to
+    /// <see cref="ReadGeneral"/> and <see cref="WriteGeneral"/>, the interpreter's piece loop.
     /// </summary>
     /// <remarks>
     /// A write: every hardware read happens first, then the hardware writes, then the shadow commit, then audit events
@@ -175,9 +176,8 @@ namespace VfioPolicy.AccessModel.Infrastructure
 
         /// <summary>
         /// Runs read case <paramref name="readCase"/> of a generated handler's <paramref name="cases"/> (its table,
-        /// indexed by case number), or the general path for case 0: one call site with the case's masks loaded from
-        /// the table serves every case, so <see cref="ReadPiece"/> and its hardware read are inlined there once,
-        /// whatever the policy's size.
+        /// indexed by case number), or the general path for case 0: the case's masks come from the table, so
+        /// <see cref="ReadPiece"/> and its hardware read are inlined here once per width, whatever the policy's size.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         protected AccessStatus ReadCase(PieceCase[] cases, int readCase, int offset, int length, out uint value)
@@ -199,9 +199,9 @@ namespace VfioPolicy.AccessModel.Infrastructure
 
         /// <summary>
         /// Runs write case <paramref name="writeCase"/> of a generated handler's <paramref name="cases"/> (its table,
-        /// indexed by case number), or the general path for case 0: one call site with the case's masks loaded from
-        /// the table serves every case, so <see cref="WritePiece"/> and its hardware read-modify-write are inlined
-        /// there once, whatever the policy's size.
+        /// indexed by case number), or the general path for case 0: the case's masks come from the table, so the
+        /// write's steps and its hardware read-modify-write are inlined here once per width, whatever the policy's
+        /// size.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         protected AccessStatus WriteCase(PieceCase[] cases, int writeCase, int offset, int length, uint value)
@@ -339,8 +339,8 @@ namespace VfioPolicy.AccessModel.Infrastructure
 
         /// <summary>
         /// The hardware part of <see cref="WritePiece"/>: the read-modify-write; false on a failure. Inlined: callers
-        /// with constant masks that write no hardware fold it away, and <see cref="WriteCase"/> is the one call site
-        /// with variable masks.
+        /// with constant masks that write no hardware fold it away, and <see cref="WriteCase"/>'s (through
+        /// <c>WriteCasePiece</c>) are the call sites with variable masks.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool WritePieceToHardware(int offset, int width, uint pieceValue, uint passthroughWritable, uint hardwareWriteOneToClear)

@@ -8,6 +8,7 @@ using VfioPolicy.AccessModel.Interpretation;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Simulation;
 using VfioPolicy.AccessModel.Tests.Binding.Support;
+using VfioPolicy.AccessModel.Tests.Interpretation.Support;
 using Xunit;
 
 namespace VfioPolicy.AccessModel.Tests.Interpretation
@@ -30,15 +31,15 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             BoundConfigSpace bound = DeviceBinder.Bind(MixedPolicy().Build(), Image().Bytes, Image().Walk());
             byte[] hardwareRw1c = new byte[256];
             hardwareRw1c[0x42] = 0x0F;
-            var general = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a) =>
+            var general = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a, behaviors) =>
             {
-                var interpreter = new PolicyInterpreter(b, h, a, null);
+                var interpreter = new PolicyInterpreter(b, h, a, behaviors);
                 return (interpreter, () => interpreter.Shadow.ToArray());
             });
             TableFirewall? tableFirewall = null;
-            var tables = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a) =>
+            var tables = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a, behaviors) =>
             {
-                tableFirewall = new TableFirewall(b, h, a);
+                tableFirewall = new TableFirewall(b, h, a, behaviors);
                 return (tableFirewall, () => tableFirewall.Shadow.ToArray());
             });
             int fastPathAccesses = 0;
@@ -63,6 +64,20 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             Assert.Equal(general.Shadow, tables.Shadow);
             Assert.Equal(general.Hardware.Bytes.ToArray(), tables.Hardware.Bytes.ToArray());
 
+            // The behavior registers were reached through the cases (the calls are compared above).
+            Compare(general, tables, 0x04, 2, 0x0007);
+            Assert.Single(tables.Behaviors.Calls);
+            Compare(general, tables, 0x54, 4, 0xFEE0_0000u);
+            Assert.Single(tables.Behaviors.Calls);
+
+            // Accesses no case may serve are refused alike.
+            foreach ((int offset, int length) in new[] { (0, 0), (0, 5), (-1, 1), (-4, 4), (int.MinValue, 4), (int.MaxValue, 1), (256, 1), (255, 2), (253, 4), (0, -1), (0, int.MinValue) })
+            {
+                Assert.NotEqual(AccessStatus.Ok, general.Run(offset, length, null).Status);
+                Compare(general, tables, offset, length, null);
+                Compare(general, tables, offset, length, 0xFFFF_FFFFu);
+            }
+
             // Every naturally aligned single piece is served by a case: 256 bytes, 128 words, 64 dwords.
             Assert.Equal(256 + 128 + 64, fastPathAccesses);
         }
@@ -79,6 +94,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             Assert.True(e == a, what + ": expected " + e + ", got " + a);
             Assert.True(expected.Traffic().SequenceEqual(actual.Traffic()), what + ": hardware traffic differs: " + string.Join(", ", expected.Traffic()) + " / " + string.Join(", ", actual.Traffic()));
             Assert.True(expected.AuditText().SequenceEqual(actual.AuditText()), what + ": audit differs");
+            Assert.True(expected.Behaviors.Calls.SequenceEqual(actual.Behaviors.Calls), what + ": behavior calls differ");
         }
 
         /// <summary>VNDR at 0x40 (every kind of bit), MSI at 0x50, an unknown capability at 0x60.</summary>
@@ -96,14 +112,14 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
         private static PolicyBuilder MixedPolicy()
         {
             var policy = new PolicyBuilder().Defaults(header: Act.PassRo, capability: Act.Deny(0x5A), gap: Act.DenySilent(0), unknown: Act.PassRw);
-            policy.Header(0x04, 2, "COMMAND").Bits(0, 1, Act.VirtRw(1)).Bits(2, 2, Act.PassRw).Bits(3, 15, Act.Deny());
+            policy.Header(0x04, 2, "COMMAND", Behavior.Command).Bits(0, 1, Act.VirtRw(1)).Bits(2, 2, Act.PassRw).Bits(3, 15, Act.Deny());
             policy.Header(0x10, 4, "BAR0").All(Act.VirtRw(0));
             policy.Capability(0x09, "VNDR")
                 .Register(0x02, 2, "STATUS").Bits(0, 3, Act.PassRw, hardwareRw1c: true).Bits(4, 7, Act.VirtRw1c(0xF)).Bits(8, 15, Act.PassRo);
             policy.Capability(0x09, "VNDR").Register(0x04, 4, "MIXED")
                 .Bits(0, 7, Act.VirtRo(0x12)).Bits(8, 15, Act.VirtFromHardware(WriteSemantics.ReadWrite)).Bits(16, 23, Act.VirtFromHardware(WriteSemantics.WriteHardware)).Bits(24, 31, Act.Deny(0xA5));
             policy.Capability(0x09, "VNDR").Register(0x08, 4, "PLAIN").Bits(0, 15, Act.PassRw).Bits(16, 31, Act.VirtRw(0xBEEF));
-            policy.Capability(0x05, "MSI").Register(0x04, 4, "ADDRESS").Bits(0, 1, Act.VirtRo(0)).Bits(2, 31, Act.VirtRw(0));
+            policy.Capability(0x05, "MSI").Register(0x04, 4, "ADDRESS", Behavior.Msi).Bits(0, 1, Act.VirtRo(0)).Bits(2, 31, Act.VirtRw(0));
             return policy;
         }
 
@@ -115,8 +131,8 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             private readonly PieceCase[] _readPieces;
             private readonly PieceCase[] _writePieces;
 
-            public TableFirewall(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit)
-                : base(bound, hardware, audit, null)
+            public TableFirewall(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit, IBehaviorHost behaviors)
+                : base(bound, hardware, audit, behaviors)
             {
                 // Every distinct dword of masks is a block, and each of its seven piece shapes a case of its own.
                 var blocks = new Dictionary<PieceMasks, ushort>();
@@ -162,12 +178,28 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
 
             public Engine(
                 BoundConfigSpace bound, byte[] image, byte[] hardwareRw1c,
-                Func<BoundConfigSpace, SimulatedConfigHardware, RecordingAuditSink, (IConfigSpaceFirewall Firewall, Func<byte[]> Shadow)> open)
+                Func<BoundConfigSpace, SimulatedConfigHardware, RecordingAuditSink, IBehaviorHost, (IConfigSpaceFirewall Firewall, Func<byte[]> Shadow)> open)
             {
                 Hardware = new SimulatedConfigHardware(image, hardwareRw1c);
                 Audit = new RecordingAuditSink();
-                (Core, _shadow) = open(bound, Hardware, Audit);
+                Behaviors = new RecordingBehaviorHost();
+                (Core, _shadow) = open(bound, Hardware, Audit, Behaviors);
+                Behaviors.ReadShadow = (offset, width) => ShadowValue(offset, width);
                 Hardware.ClearTraffic();
+            }
+
+            public RecordingBehaviorHost Behaviors { get; }
+
+            private uint ShadowValue(int offset, int width)
+            {
+                byte[] shadow = _shadow();
+                uint value = 0;
+                for (int b = width - 1; b >= 0; b--)
+                {
+                    value = (value << 8) | shadow[offset + b];
+                }
+
+                return value;
             }
 
             public SimulatedConfigHardware Hardware { get; }
@@ -182,6 +214,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             {
                 Hardware.ClearTraffic();
                 Audit.Clear();
+                Behaviors.Calls.Clear();
                 if (write is uint value)
                 {
                     return (Core.Write(offset, length, value), 0u);
