@@ -156,13 +156,10 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
         [Fact]
         public async Task Hover_on_a_register_says_what_explain_says()
         {
-            await using LspClient client = LspClient.InProcess(root);
-            await client.InitializeAsync(root);
-            await client.OpenAsync(deviceUri, Device);
-            await client.DiagnosticsAsync(deviceUri);
+            await using LspClient client = await WithDeviceOpenAsync();
 
             JsonElement hover = await client.AtAsync("textDocument/hover", deviceUri, 6, 13);
-            string text = hover.GetProperty("contents").GetProperty("value").GetString()!;
+            string text = HoverText(hover);
             Assert.Contains("**COMMAND**: offset 0x04, 16 bits", text);
             Assert.Contains("bit 1: passthrough rw", text);                   // MEMORY, from the base
             Assert.Contains("bit 2: passthrough rw", text);                   // MASTER, by the override
@@ -179,18 +176,15 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
         public async Task Hover_with_a_configured_device_adds_its_bits_and_a_trial_write()
         {
             string dump = Path.Combine(RepositoryPaths.Root, "policies", "dumps", "qemu-edu.lspci-xxx.txt");
-            await using LspClient client = LspClient.InProcess(root);
-            await client.InitializeAsync(root, new { device = dump });
-            await client.OpenAsync(deviceUri, Device);
-            await client.DiagnosticsAsync(deviceUri);
+            await using LspClient client = await WithDeviceOpenAsync(new { device = dump });
 
-            string text = (await client.AtAsync("textDocument/hover", deviceUri, 6, 13)).GetProperty("contents").GetProperty("value").GetString()!;
+            string text = HoverText(await client.AtAsync("textDocument/hover", deviceUri, 6, 13));
             Assert.Contains("read: the hardware holds 0x", text);
             Assert.Contains("bit 2: passthrough rw", text);
 
             // Configured away again: the explanation without a device.
             await client.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { vfiopolicy = new { device = (string?)null } } });
-            text = (await client.AtAsync("textDocument/hover", deviceUri, 6, 13)).GetProperty("contents").GetProperty("value").GetString()!;
+            text = HoverText(await client.AtAsync("textDocument/hover", deviceUri, 6, 13));
             Assert.DoesNotContain("read: the hardware holds", text);
             Assert.Contains("(no --device", text);
             Assert.Equal(0, await client.ShutdownAsync());
@@ -223,10 +217,7 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
         [Fact]
         public async Task Definition_goes_from_extends_to_the_base_file_and_from_an_override_to_the_rule_it_replaces()
         {
-            await using LspClient client = LspClient.InProcess(root);
-            await client.InitializeAsync(root);
-            await client.OpenAsync(deviceUri, Device);
-            await client.DiagnosticsAsync(deviceUri);
+            await using LspClient client = await WithDeviceOpenAsync();
 
             JsonElement file = Assert.Single((await client.AtAsync("textDocument/definition", deviceUri, 3, 12)).EnumerateArray());
             Assert.Equal(baseUri, file.GetProperty("uri").GetString());
@@ -294,10 +285,7 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
         [Fact]
         public async Task Bad_requests_get_empty_answers_and_the_server_keeps_serving()
         {
-            await using LspClient client = LspClient.InProcess(root);
-            await client.InitializeAsync(root);
-            await client.OpenAsync(deviceUri, Device);
-            await client.DiagnosticsAsync(deviceUri);
+            await using LspClient client = await WithDeviceOpenAsync();
 
             string unknown = new Uri(Path.Combine(root, "never-opened.vfiopolicy")).AbsoluteUri;
             foreach (string method in new[] { "textDocument/hover", "textDocument/definition" })
@@ -366,6 +354,26 @@ namespace VfioPolicy.Cli.Tests.LanguageServer
             Assert.Equal("vfio-policy", result.GetProperty("serverInfo").GetProperty("name").GetString());
             Assert.Equal(0, await client.ShutdownAsync());
         }
+
+        /// <summary>A server initialized on the test folder (with <paramref name="settings"/>), the device policy open and its first diagnostics in.</summary>
+        private async Task<LspClient> WithDeviceOpenAsync(object? settings = null)
+        {
+            LspClient client = LspClient.InProcess(root);
+            try
+            {
+                await client.InitializeAsync(root, settings);
+                await client.OpenAsync(deviceUri, Device);
+                await client.DiagnosticsAsync(deviceUri);
+                return client;
+            }
+            catch
+            {
+                await client.DisposeAsync();
+                throw;
+            }
+        }
+
+        private static string HoverText(JsonElement hover) => hover.GetProperty("contents").GetProperty("value").GetString()!;
 
         private static string[] Labels(JsonElement items) => items.EnumerateArray().Select(i => i.GetProperty("label").GetString()!).ToArray();
 
