@@ -149,18 +149,7 @@ namespace VfioPolicy.Compiler
                 return result;
             }
 
-            private sealed class ParsedFile
-            {
-                public ParsedFile(string path, ParseResult result)
-                {
-                    Path = path;
-                    Result = result;
-                }
-
-                public string Path { get; }
-
-                public ParseResult Result { get; }
-            }
+            private sealed record ParsedFile(string Path, ParseResult Result);
         }
     }
 }

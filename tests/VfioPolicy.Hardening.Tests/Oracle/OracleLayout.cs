@@ -523,19 +523,8 @@ namespace VfioPolicy.Hardening.Tests.Oracle
         /// <summary>A catalogue condition (data: offset, width, mask, value), read from the device image; unreadable means false.</summary>
         private bool Holds(RegisterCondition condition, int baseOffset)
         {
-            int start = baseOffset + condition.Offset;
-            if (start < 0 || start + condition.Width > Size)
-            {
-                return false;
-            }
-
-            uint value = 0;
-            for (int b = 0; b < condition.Width; b++)
-            {
-                value |= (uint)_config[start + b] << (8 * b);
-            }
-
-            return ((value & condition.Mask) == (condition.Value & condition.Mask)) != condition.NotEqual;
+            return TryReadImage(baseOffset + condition.Offset, condition.Width, out uint value)
+                && ((value & condition.Mask) == (condition.Value & condition.Mask)) != condition.NotEqual;
         }
 
         /// <summary>A <c>when REGISTER.FIELD = V</c> (or <c>!=</c>) of the policy, against the device image.</summary>
@@ -543,20 +532,30 @@ namespace VfioPolicy.Hardening.Tests.Oracle
         {
             RegisterInfo register = catalogue?.FindRegister(condition.Register.Text) ?? throw new NotSupportedException("condition register " + condition.Register.Text);
             FieldInfo field = register.FindField(condition.Field.Text) ?? throw new NotSupportedException("condition field " + condition.Field.Text);
-            int start = baseOffset + register.Offset;
-            if (start < 0 || start + register.Width > Size)
+            if (!TryReadImage(baseOffset + register.Offset, register.Width, out uint value))
             {
                 return false;
             }
 
-            uint value = 0;
-            for (int b = 0; b < register.Width; b++)
+            uint fieldValue = (value & Mask(field.LowBit, field.HighBit)) >> field.LowBit;
+            return (fieldValue == condition.Value.Value) != condition.NotEqual;
+        }
+
+        /// <summary>The little-endian value of <paramref name="width"/> image bytes at <paramref name="start"/>; false when they are not all in the image.</summary>
+        private bool TryReadImage(int start, int width, out uint value)
+        {
+            value = 0;
+            if (start < 0 || start + width > Size)
+            {
+                return false;
+            }
+
+            for (int b = 0; b < width; b++)
             {
                 value |= (uint)_config[start + b] << (8 * b);
             }
 
-            uint fieldValue = (value & Mask(field.LowBit, field.HighBit)) >> field.LowBit;
-            return (fieldValue == condition.Value.Value) != condition.NotEqual;
+            return true;
         }
 
         private bool IsBlockOf(BlockStatement block, int id, bool extended)
