@@ -128,64 +128,19 @@ namespace VfioPolicy.AccessModel.Audit
         public AuditLimits Limits => _limits;
 
         /// <summary>Events held now (at most <see cref="AuditLimits.Capacity"/>).</summary>
-        public int Count
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _count;
-                }
-            }
-        }
+        public int Count => Counts.Held;
 
         /// <summary>Events accepted since the sink was created (drained or not).</summary>
-        public long Recorded
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _recorded;
-                }
-            }
-        }
+        public long Recorded => Counts.Recorded;
 
         /// <summary>Events refused by a rule's rate limit.</summary>
-        public long DroppedByRate
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _droppedByRate;
-                }
-            }
-        }
+        public long DroppedByRate => Counts.DroppedByRate;
 
         /// <summary>Events that passed the rate limit but found the buffer full.</summary>
-        public long DroppedByCapacity
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _droppedByCapacity;
-                }
-            }
-        }
+        public long DroppedByCapacity => Counts.DroppedByCapacity;
 
         /// <summary>Every event not recorded: <see cref="DroppedByRate"/> + <see cref="DroppedByCapacity"/>.</summary>
-        public long Dropped
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _droppedByRate + _droppedByCapacity;
-                }
-            }
-        }
+        public long Dropped => Counts.Dropped;
 
         /// <summary>Held, recorded and dropped events, read together (allocates nothing).</summary>
         public AuditCounts Counts
