@@ -31,6 +31,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             BoundConfigSpace bound = DeviceBinder.Bind(MixedPolicy().Build(), Image().Bytes, Image().Walk());
             byte[] hardwareRw1c = new byte[256];
             hardwareRw1c[0x42] = 0x0F;
+            hardwareRw1c[0x43] = 0xFF;     // read-only to the consumer: a read-modify-write of STATUS must write 0 there
             var general = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a, behaviors) =>
             {
                 var interpreter = new PolicyInterpreter(b, h, a, behaviors);
@@ -106,7 +107,8 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
                 image.Set8(offset, (uint)(offset * 37));
             }
 
-            return image.Set16(0x00, 0x8086).Set16(0x02, 0x10D3);
+            // STATUS' upper byte holds set write-1-to-clear bits: a write of the word or dword must not clear them.
+            return image.Set16(0x00, 0x8086).Set16(0x02, 0x10D3).Set8(0x43, 0xA5);
         }
 
         private static PolicyBuilder MixedPolicy()
@@ -115,7 +117,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             policy.Header(0x04, 2, "COMMAND", Behavior.Command).Bits(0, 1, Act.VirtRw(1)).Bits(2, 2, Act.PassRw).Bits(3, 15, Act.Deny());
             policy.Header(0x10, 4, "BAR0").All(Act.VirtRw(0));
             policy.Capability(0x09, "VNDR")
-                .Register(0x02, 2, "STATUS").Bits(0, 3, Act.PassRw, hardwareRw1c: true).Bits(4, 7, Act.VirtRw1c(0xF)).Bits(8, 15, Act.PassRo);
+                .Register(0x02, 2, "STATUS").Bits(0, 3, Act.PassRw, hardwareRw1c: true).Bits(4, 7, Act.VirtRw1c(0xF)).Bits(8, 15, Act.PassRo, hardwareRw1c: true);
             policy.Capability(0x09, "VNDR").Register(0x04, 4, "MIXED")
                 .Bits(0, 7, Act.VirtRo(0x12)).Bits(8, 15, Act.VirtFromHardware(WriteSemantics.ReadWrite)).Bits(16, 23, Act.VirtFromHardware(WriteSemantics.WriteHardware)).Bits(24, 31, Act.Deny(0xA5));
             policy.Capability(0x09, "VNDR").Register(0x08, 4, "PLAIN").Bits(0, 15, Act.PassRw).Bits(16, 31, Act.VirtRw(0xBEEF));
