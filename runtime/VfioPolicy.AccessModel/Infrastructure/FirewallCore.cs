@@ -58,12 +58,12 @@ namespace VfioPolicy.AccessModel.Infrastructure
             _auditRecords = audit as IAuditRecordSink;
             _behaviors = behaviors;
             _behaviorRegisters = bound.BehaviorArray;
-            _dwordHasBehavior = new bool[(bound.Size + 3) / 4];
-            foreach (BoundBehavior register in _behaviorRegisters)
+            _dwordHasBehavior = new bool[bound.Size / 4];
+            for (int dword = 0; dword < _dwordHasBehavior.Length; dword++)
             {
-                for (int dword = register.Offset / 4; dword <= (register.Offset + register.Width - 1) / 4 && dword < _dwordHasBehavior.Length; dword++)
+                foreach (BoundBehavior register in _behaviorRegisters)
                 {
-                    _dwordHasBehavior[dword] = true;
+                    _dwordHasBehavior[dword] |= register.Overlaps(dword * 4, 4);
                 }
             }
 
@@ -524,18 +524,18 @@ namespace VfioPolicy.AccessModel.Infrastructure
         {
             byte[] resetValue = _bound.ResetValueArray;
             byte[] initFromHardware = _bound.InitFromHardwareArray;
+            // A config space is 64, 256 or 4096 bytes long (the binder checks): whole dwords.
             for (int dword = 0; dword < target.Length; dword += 4)
             {
-                int width = Math.Min(4, target.Length - dword);
-                uint reset = PieceMasks.Load(resetValue, dword, width);
-                uint fromHardware = PieceMasks.Load(initFromHardware, dword, width);
+                uint reset = PieceMasks.Load(resetValue, dword, 4);
+                uint fromHardware = PieceMasks.Load(initFromHardware, dword, 4);
                 uint hardware = 0;
-                if (fromHardware != 0 && !_hardware.TryRead(dword, width, out hardware))
+                if (fromHardware != 0 && !_hardware.TryRead(dword, 4, out hardware))
                 {
                     return dword;
                 }
 
-                PieceMasks.Store(target, dword, width, BitSemantics.InitialShadow(reset, hardware, fromHardware));
+                PieceMasks.Store(target, dword, 4, BitSemantics.InitialShadow(reset, hardware, fromHardware));
             }
 
             return -1;

@@ -25,24 +25,12 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
     {
         private static readonly uint[] Patterns = { 0x0000_0000u, 0xFFFF_FFFFu, 0x5555_5555u, 0xAAAA_AAAAu, 0x1234_5678u };
 
-        [Fact]
-        public void every_single_access_through_the_case_tables_behaves_like_the_general_path()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void every_single_access_through_the_case_tables_behaves_like_the_general_path(bool literalCases)
         {
-            BoundConfigSpace bound = DeviceBinder.Bind(MixedPolicy().Build(), Image().Bytes, Image().Walk());
-            byte[] hardwareRw1c = new byte[256];
-            hardwareRw1c[0x42] = 0x0F;
-            hardwareRw1c[0x43] = 0xFF;     // read-only to the consumer: a read-modify-write of STATUS must write 0 there
-            var general = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a, behaviors) =>
-            {
-                var interpreter = new PolicyInterpreter(b, h, a, behaviors);
-                return (interpreter, () => interpreter.Shadow.ToArray());
-            });
-            TableFirewall? tableFirewall = null;
-            var tables = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a, behaviors) =>
-            {
-                tableFirewall = new TableFirewall(b, h, a, behaviors);
-                return (tableFirewall, () => tableFirewall.Shadow.ToArray());
-            });
+            (Engine general, Engine tables, TableFirewall tableFirewall) = Open(literalCases);
             int fastPathAccesses = 0;
 
             for (int offset = 0; offset < 256; offset++)
@@ -52,7 +40,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
                     // From the reset shadow each time: write-1-to-clear bits are set again, or the first write of all
                     // ones (through the general path, at a lower offset) would have cleared them for good.
                     Assert.Equal(general.Core.ResetShadow(), tables.Core.ResetShadow());
-                    fastPathAccesses += tableFirewall!.ServesByCase(offset, length) ? 1 : 0;
+                    fastPathAccesses += tableFirewall.ServesByCase(offset, length) ? 1 : 0;
                     Compare(general, tables, offset, length, null);
                     foreach (uint pattern in Patterns)
                     {
@@ -83,11 +71,82 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             Assert.Equal(256 + 128 + 64, fastPathAccesses);
         }
 
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void a_failing_hardware_access_fails_a_case_as_it_fails_the_general_path(bool literalCases)
+        {
+            // Every single-piece access of every dword, with the hardware failing reads, then writes, at one byte of
+            // it: the status, the value read (0), the traffic (nothing written after a failed read), the audit and the
+            // behaviors (none after a failure) and the shadow (unchanged) must be those of the general path.
+            (Engine general, Engine tables, _) = Open(literalCases);
+            int failures = 0;
+            foreach (bool failWrites in new[] { false, true })
+            {
+                for (int at = 0; at < 256; at++)
+                {
+                    for (int shape = 0; shape < PieceShape.Count; shape++)
+                    {
+                        int offset = (at & ~3) + PieceShape.ByteInDword(shape);
+                        int length = PieceShape.Width(shape);
+                        foreach (uint? write in new uint?[] { null, 0xFFFF_FFFFu, 0x0000_0000u, 0xA5A5_A5A5u })
+                        {
+                            Assert.Equal(general.Core.ResetShadow(), tables.Core.ResetShadow());
+                            general.Fail(at, failWrites);
+                            tables.Fail(at, failWrites);
+                            failures += Compare(general, tables, offset, length, write) == AccessStatus.HardwareError ? 1 : 0;
+                            general.Hardware.ClearFaults();
+                            tables.Hardware.ClearFaults();
+                        }
+                    }
+                }
+            }
+
+            // The header's reads and the passthrough bits at 0x40 reach the hardware (capabilities and gaps are denied):
+            // 542 of these accesses failed when this was written.
+            Assert.InRange(failures, 500, int.MaxValue);
+        }
+
         [Fact]
         public void a_case_table_of_an_unknown_width_is_refused()
             => Assert.Throws<ArgumentOutOfRangeException>(() => new PieceCase(3, default));
 
-        private static void Compare(Engine expected, Engine actual, int offset, int length, uint? write)
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void a_case_calls_no_behavior_when_nothing_implements_them(bool literalCases)
+        {
+            BoundConfigSpace bound = DeviceBinder.Bind(MixedPolicy().Build(), Image().Bytes, Image().Walk());
+            var firewall = new TableFirewall(bound, new SimulatedConfigHardware(Image().Bytes), new RecordingAuditSink(), null, literalCases);
+
+            Assert.True(firewall.ServesByCase(0x04, 2));
+            Assert.Equal(AccessStatus.Ok, firewall.Write(0x04, 2, 0x0007));
+            Assert.Equal(AccessStatus.Ok, firewall.Write(0x54, 4, 0xFEE0_0000u));
+            Assert.Equal(AccessStatus.Ok, firewall.Read(0x54, 4, out uint address));
+            Assert.Equal(0xFEE0_0000u, address);
+        }
+
+        private static (Engine General, Engine Tables, TableFirewall TableFirewall) Open(bool literalCases)
+        {
+            BoundConfigSpace bound = DeviceBinder.Bind(MixedPolicy().Build(), Image().Bytes, Image().Walk());
+            byte[] hardwareRw1c = new byte[256];
+            hardwareRw1c[0x42] = 0x0F;
+            hardwareRw1c[0x43] = 0xFF;     // read-only to the consumer: a read-modify-write of STATUS must write 0 there
+            var general = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a, behaviors) =>
+            {
+                var interpreter = new PolicyInterpreter(b, h, a, behaviors);
+                return (interpreter, () => interpreter.Shadow.ToArray());
+            });
+            TableFirewall? tableFirewall = null;
+            var tables = new Engine(bound, Image().Bytes, hardwareRw1c, (b, h, a, behaviors) =>
+            {
+                tableFirewall = new TableFirewall(b, h, a, behaviors, literalCases);
+                return (tableFirewall, () => tableFirewall.Shadow.ToArray());
+            });
+            return (general, tables, tableFirewall!);
+        }
+
+        private static AccessStatus Compare(Engine expected, Engine actual, int offset, int length, uint? write)
         {
             string what = (write is null ? "read" : "write 0x" + write.Value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture)) + " of " + length + " at 0x" + offset.ToString("x2", System.Globalization.CultureInfo.InvariantCulture);
             (AccessStatus Status, uint Value) e = expected.Run(offset, length, write);
@@ -96,6 +155,8 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             Assert.True(expected.Traffic().SequenceEqual(actual.Traffic()), what + ": hardware traffic differs: " + string.Join(", ", expected.Traffic()) + " / " + string.Join(", ", actual.Traffic()));
             Assert.True(expected.AuditText().SequenceEqual(actual.AuditText()), what + ": audit differs");
             Assert.True(expected.Behaviors.Calls.SequenceEqual(actual.Behaviors.Calls), what + ": behavior calls differ");
+            Assert.True(expected.Shadow.SequenceEqual(actual.Shadow), what + ": shadow differs");
+            return e.Status;
         }
 
         /// <summary>VNDR at 0x40 (every kind of bit), MSI at 0x50, an unknown capability at 0x60.</summary>
@@ -125,17 +186,23 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             return policy;
         }
 
-        /// <summary>A firewall shaped like a generated one whose every case runs from its tables.</summary>
+        /// <summary>
+        /// A firewall shaped like a generated one whose every case runs from its tables or, with literal cases, as
+        /// the generator's literal cases do (<c>ReadPiece</c>/<c>WritePiece</c> with the case's masks; variables here,
+        /// constants there).
+        /// </summary>
         private sealed class TableFirewall : FirewallCore
         {
+            private readonly bool _literalCases;
             private readonly ushort[] _readCases;
             private readonly ushort[] _writeCases;
             private readonly PieceCase[] _readPieces;
             private readonly PieceCase[] _writePieces;
 
-            public TableFirewall(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit, IBehaviorHost behaviors)
+            public TableFirewall(BoundConfigSpace bound, IHardwareConfig hardware, IAuditSink audit, IBehaviorHost? behaviors, bool literalCases)
                 : base(bound, hardware, audit, behaviors)
             {
+                _literalCases = literalCases;
                 // Every distinct dword of masks is a block, and each of its seven piece shapes a case of its own.
                 var blocks = new Dictionary<PieceMasks, ushort>();
                 var readPieces = new List<PieceCase> { default };
@@ -169,9 +236,29 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
 
             public bool ServesByCase(int offset, int length) => CaseOf(_readCases, offset, length) != 0 && CaseOf(_writeCases, offset, length) != 0;
 
-            public override AccessStatus Read(int offset, int length, out uint value) => ReadCase(_readPieces, CaseOf(_readCases, offset, length), offset, length, out value);
+            public override AccessStatus Read(int offset, int length, out uint value)
+            {
+                int readCase = CaseOf(_readCases, offset, length);
+                if (_literalCases && readCase != 0)
+                {
+                    PieceCase row = _readPieces[readCase];
+                    return ReadPiece(offset, row.Width, row.Virt, out value);
+                }
 
-            public override AccessStatus Write(int offset, int length, uint value) => WriteCase(_writePieces, CaseOf(_writeCases, offset, length), offset, length, value);
+                return ReadCase(_readPieces, readCase, offset, length, out value);
+            }
+
+            public override AccessStatus Write(int offset, int length, uint value)
+            {
+                int writeCase = CaseOf(_writeCases, offset, length);
+                if (_literalCases && writeCase != 0)
+                {
+                    PieceCase row = _writePieces[writeCase];
+                    return WritePiece(offset, row.Width, value, row.PassthroughWritable, row.ShadowReadWrite, row.ShadowWriteOneToClear, row.HardwareWriteOneToClear, row.Audit, row.DeniedValue);
+                }
+
+                return WriteCase(_writePieces, writeCase, offset, length, value);
+            }
         }
 
         private sealed class Engine
@@ -224,6 +311,18 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
 
                 AccessStatus status = Core.Read(offset, length, out uint read);
                 return (status, read);
+            }
+
+            public void Fail(int at, bool writes)
+            {
+                if (writes)
+                {
+                    Hardware.FailWritesAt(at);
+                }
+                else
+                {
+                    Hardware.FailReadsAt(at);
+                }
             }
 
             public IEnumerable<string> Traffic() => Hardware.Traffic.Select(t => t.ToString());
