@@ -182,6 +182,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             policy.Capability(0x09, "VNDR").Register(0x04, 4, "MIXED")
                 .Bits(0, 7, Act.VirtRo(0x12)).Bits(8, 15, Act.VirtFromHardware(WriteSemantics.ReadWrite)).Bits(16, 23, Act.VirtFromHardware(WriteSemantics.WriteHardware)).Bits(24, 31, Act.Deny(0xA5));
             policy.Capability(0x09, "VNDR").Register(0x08, 4, "PLAIN").Bits(0, 15, Act.PassRw).Bits(16, 31, Act.VirtRw(0xBEEF));
+            policy.DeviceSpecific(0xFC, 4, "LAST").Bits(0, 23, Act.VirtRw(0x12_3456)).Bits(24, 31, Act.VirtRw1c(0xC3));     // the shadow's last bytes
             policy.Capability(0x05, "MSI").Register(0x04, 4, "ADDRESS", Behavior.Msi).Bits(0, 1, Act.VirtRo(0)).Bits(2, 31, Act.VirtRw(0));
             return policy;
         }

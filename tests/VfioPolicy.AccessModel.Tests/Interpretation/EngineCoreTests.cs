@@ -297,6 +297,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
             h.Write(0x3E, 4, 0x1122_3344);      // 0x3e..0x41: no behavior register
             h.Write(0x4A, 4, 0x5566_7788);      // 0x4a..0x4d: CONTROL's two bytes are the upper half
             h.Write(0x46, 4, 0x99AA_BBCC);      // 0x46..0x49: ADDRESS's upper half, then a gap
+            h.Write(0x43, 2, 0xEEFF);           // 0x43..0x44: ADDRESS's first byte is the access's second
 
             Assert.Equal(
                 new[]
@@ -304,6 +305,7 @@ namespace VfioPolicy.AccessModel.Tests.Interpretation
                     (Behavior.Msi, 0x44, 0x44, 2, 0xAABBu, 0xAABBu),
                     (Behavior.Msi, 0x4C, 0x4C, 2, 0x5566u, 0x5566u),
                     (Behavior.Msi, 0x44, 0x46, 2, 0xBBCCu, 0xBBCCu),
+                    (Behavior.Msi, 0x44, 0x44, 1, 0xEEu, 0xEEu),
                 },
                 h.Behaviors.Calls);
         }
