@@ -534,7 +534,6 @@ namespace VfioPolicy.AccessModel.Binding
                     return;
                 }
 
-                uint widthMask = register.Width == 4 ? uint.MaxValue : (1u << (register.Width * 8)) - 1;
                 foreach (BitRule rule in register.Rules)
                 {
                     if (rule.LowBit < 0 || rule.HighBit < rule.LowBit || rule.HighBit >= register.Width * 8)
@@ -544,7 +543,8 @@ namespace VfioPolicy.AccessModel.Binding
                         continue;
                     }
 
-                    uint mask = rule.Mask & widthMask;
+                    // Inside the register (checked above), so the rule's mask needs no cut to the register's width.
+                    uint mask = rule.Mask;
                     uint value = (rule.Action.Value << rule.LowBit) & mask;
                     uint hardwareRw1c = rule.HardwareWriteOneToClear ? mask : 0;
                     int owner = Owner(rule.Origin, BitOwnerKind.Rule);

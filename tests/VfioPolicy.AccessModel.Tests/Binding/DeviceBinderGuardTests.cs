@@ -2,6 +2,10 @@ using System;
 using System.Linq;
 using VfioPolicy.AccessModel.Binding;
 using VfioPolicy.AccessModel.Devices;
+using VfioPolicy.AccessModel.Contracts;
+using VfioPolicy.AccessModel.Infrastructure;
+using VfioPolicy.AccessModel.Interpretation;
+using VfioPolicy.AccessModel.Simulation;
 using VfioPolicy.AccessModel.Model;
 using VfioPolicy.AccessModel.Tests.Binding.Support;
 using Xunit;
@@ -50,17 +54,17 @@ namespace VfioPolicy.AccessModel.Tests.Binding
         }
 
         [Theory]
-        [InlineData(0x20, false)]    // inside the header
-        [InlineData(0xFF, false)]    // its next pointer would lie past the standard space of a 256-byte image
-        [InlineData(0x0FE, true)]    // an extended header below 0x100
-        [InlineData(0xFFE, true)]    // an extended header that would end past 4096
-        public void a_capability_the_walk_places_where_its_chain_cannot_reach_is_ignored_with_a_warning(int offset, bool extended)
+        [InlineData(0x20, false, "capability ODD at 0x20")]              // inside the header
+        [InlineData(0xFF, false, "capability ODD at 0xff")]              // its next pointer would lie past the standard space of a 256-byte image
+        [InlineData(0x0FE, true, "extended capability ODD at 0xfe")]     // an extended header below 0x100
+        [InlineData(0xFFE, true, "extended capability ODD at 0xffe")]    // an extended header that would end past 4096
+        public void a_capability_the_walk_places_where_its_chain_cannot_reach_is_ignored_with_a_warning(int offset, bool extended, string what)
         {
             var image = new ConfigImage(extended ? 4096 : 256);
             var walk = new ChainWalk(new[] { new CapabilityInfo(offset, Vndr, extended, extended ? 1 : null, 4, "ODD") }, Array.Empty<string>());
             BoundConfigSpace bound = DeviceBinder.Bind(new PolicyBuilder().Build(), image.Bytes, walk);
 
-            Assert.Contains(bound.Warnings, w => w.Contains("ODD at 0x", StringComparison.Ordinal) && w.Contains("outside the region its chain may use", StringComparison.Ordinal));
+            Assert.Equal(what + " lies outside the region its chain may use; ignored", Assert.Single(bound.Warnings));
             BoundCapability capability = Assert.Single(bound.Capabilities);
             Assert.False(capability.Bound);
             for (int b = offset; b < Math.Min(offset + 4, image.Bytes.Length); b++)
@@ -222,5 +226,138 @@ namespace VfioPolicy.AccessModel.Tests.Binding
             "virtualize ro write-hw" => Act.VirtFromHardware(WriteSemantics.WriteHardware),
             _ => throw new ArgumentOutOfRangeException(nameof(action), action, "no such action"),
         };
-    }
+    
+        [Fact]
+        public void binding_refuses_a_missing_model_or_walk_and_a_config_space_of_another_size()
+        {
+            var image = new ConfigImage();
+            PolicyModel model = new PolicyBuilder().Build();
+
+            Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => DeviceBinder.Bind(null!, image.Bytes, image.Walk())).ParamName);
+            Assert.Equal("chain", Assert.Throws<ArgumentNullException>(() => DeviceBinder.Bind(model, image.Bytes, null!)).ParamName);
+            foreach (int size in new[] { 0, 1, 63, 100, 255, 257, 4095, 8192 })
+            {
+                ArgumentException error = Assert.Throws<ArgumentException>(() => DeviceBinder.Bind(model, new byte[size]));
+                Assert.Equal("config", error.ParamName);
+                Assert.StartsWith("A config space is 64, 256 or 4096 bytes long; this one has " + size + ".", error.Message, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(64, DeviceBinder.Bind(model, new byte[64]).Size);
+        }
+
+        [Fact]
+        public void a_header_register_wholly_past_the_header_binds_nothing_and_one_across_its_end_is_ignored_with_a_warning()
+        {
+            var policy = new PolicyBuilder();
+            policy.Header(0x40, 4, "PAST").All(Act.PassRw);
+            policy.Header(0x3E, 4, "ACROSS").All(Act.PassRw);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage());
+
+            Assert.Equal("register ACROSS at 0x3e lies outside the header (0x00-0x3f); ignored", Assert.Single(bound.Warnings));
+            Assert.Equal(BitOwnerKind.GapDefault, bound.OwnerKindOf(0x40, 0));
+            Assert.Equal(BitOwnerKind.HeaderDefault, bound.OwnerKindOf(0x3E, 0));
+        }
+
+        [Fact]
+        public void registers_across_the_end_of_their_structure_or_of_the_config_space_and_rules_outside_their_register_are_named_in_the_warnings()
+        {
+            var policy = new PolicyBuilder();
+            policy.Capability(Vndr, "VNDR").Register(0x0E, 4, "TAIL").All(Act.PassRw);
+            policy.DeviceSpecific(0xFE, 4, "END").All(Act.PassRw);
+            RegisterBuilder odd = policy.DeviceSpecific(0xE0, 3, "ODD").All(Act.PassRw);
+            policy.DeviceSpecific(0xE4, 1, "BYTE").Bits(0, 8, Act.PassRw, out RuleOrigin wide);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x40, Vndr, 0x10, "VNDR"));
+
+            Assert.Equal(
+                new[]
+                {
+                    "register TAIL of VNDR at 0x40 straddles the end of the capability (length 16); ignored",
+                    "device-specific register END at 0xfe straddles the end of the config space (size 256); ignored",
+                    "register ODD at " + odd.Origin.Location + " has width 3 (1, 2 or 4 expected); ignored",
+                    "rule at " + wide.Location + " covers bits 0..8, outside register BYTE; ignored",
+                },
+                bound.Warnings);
+        }
+
+        [Fact]
+        public void a_register_over_a_capability_is_an_error_naming_the_register_and_the_capability()
+        {
+            var policy = new PolicyBuilder();
+            policy.DeviceSpecific(0x44, 4, string.Empty).All(Act.PassRw);
+            policy.DeviceSpecific(0x104, 4, "OVER").All(Act.PassRw);
+            var image = new ConfigImage(4096).AddCapability(0x40, 0x10, 0x3C, "EXP").AddExtended(0x100, 0x01, 2, 0x48, "ERR");
+            BoundConfigSpace bound = Bind(policy, image);
+
+            Assert.Equal(
+                new[]
+                {
+                    "device-specific register (0x44, 4 bytes) lies over capability EXP at 0x40-0x7b on this device and would take over its bits; "
+                    + "write those rules in the capability's block, or use a policy written for this device",
+                    "device-specific register OVER (0x104, 4 bytes) lies over extended capability ERR at 0x100-0x147 on this device and would take over its bits; "
+                    + "write those rules in the capability's block, or use a policy written for this device",
+                },
+                bound.Errors.Select(e => e.Message));
+            Assert.All(bound.Errors, e => Assert.Equal("VP0701", e.Code));
+        }
+
+        [Fact]
+        public void a_rule_on_part_of_a_chain_link_byte_is_named_with_what_it_would_have_made_of_that_byte()
+        {
+            var policy = new PolicyBuilder();
+            policy.Capability(Vndr, "VNDR").Register(0x00, 1, "ID").Bits(4, 7, Act.Deny(), out RuleOrigin denied);
+            policy.Capability(Vndr, "VNDR").Register(0x01, 1, "NEXT").Bits(1, 7, Act.VirtRw(0), out RuleOrigin virtualized);
+            policy.Capability(Msi, "MSI").Register(0x01, 1, "NEXT").Bits(2, 7, Act.PassRw, out RuleOrigin passthrough);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage().AddCapability(0x40, Vndr, 0x10, "VNDR").AddCapability(0x50, Msi, 0x10, "MSI"));
+
+            Assert.Equal(
+                new[]
+                {
+                    "rule at " + denied.Location + " would make chain link byte 0x40 denied; kept virtual",
+                    "rule at " + virtualized.Location + " would make chain link byte 0x41 virtualized; kept virtual",
+                    "rule at " + passthrough.Location + " would make chain link byte 0x51 passthrough; kept virtual",
+                },
+                bound.Warnings);
+        }
+
+        [Fact]
+        public void a_hidden_extended_capability_after_the_head_keeps_its_body_and_the_chain_skips_it()
+        {
+            var policy = new PolicyBuilder();
+            policy.Capability(0x0B, "VSEC", extended: true).Hide(Act.Deny(0));
+            var image = new ConfigImage(4096).AddExtended(0x100, 0x01, 2, 0x48, "ERR").AddExtended(0x148, 0x0B, 1, 0x18, "VSEC").AddExtended(0x160, 0x03, 1, 0x0C, "DSN");
+            BoundConfigSpace bound = Bind(policy, image);
+
+            for (int offset = 0x148; offset < 0x160; offset++)
+            {
+                Assert.Equal(BitOwnerKind.HiddenBody, bound.OwnerKindOf(offset, 0));
+            }
+
+            // ERR's next pointer (bits 20..31 of its header) names DSN; its ID and version stay.
+            var firewall = new PolicyInterpreter(bound, new SimulatedConfigHardware(image.Bytes), new RecordingAuditSink());
+            Assert.Equal(AccessStatus.Ok, firewall.Read(0x100, 4, out uint header));
+            Assert.Equal(0x1602_0001u, header);
+        }
+
+        [Fact]
+        public void every_owner_is_listed_once_however_many_places_it_owns()
+        {
+            var image = new ConfigImage().AddCapability(0x40, Vndr, 0x10, "A").AddCapability(0x50, Vndr, 0x10, "B").AddCapability(0x60, 0x7E, 0x10, "C").AddCapability(0x70, 0x7E, 0x10, "D");
+            BoundConfigSpace bound = Bind(new PolicyBuilder(), image);
+
+            var owners = bound.Rules.Zip(bound.RuleKinds, (rule, kind) => (rule, kind)).ToList();
+            Assert.Equal(owners.Count, owners.Distinct().Count());
+            Assert.Equal(bound.OwnerIndexOf(0x44, 0), bound.OwnerIndexOf(0x54, 0));
+            Assert.Equal(bound.OwnerIndexOf(0x64, 0), bound.OwnerIndexOf(0x74, 0));
+        }
+
+        [Fact]
+        public void a_passthrough_write_one_to_clear_bit_is_writable_and_write_one_to_clear_in_hardware()
+        {
+            var policy = new PolicyBuilder();
+            policy.DeviceSpecific(0x40, 1, "STATUS").Bits(0, 3, new BitAction(Disposition.Passthrough, WriteSemantics.WriteOneToClear, InitialValueSource.Literal, 0, false)).Bits(4, 7, Act.PassRo);
+            BoundConfigSpace bound = Bind(policy, new ConfigImage());
+
+            Assert.Equal(new PieceMasks(0, 0x0F, 0, 0, 0x0F, 0, 0), PieceMasks.FromBound(bound, 0x40, 1));
+        }
+}
 }

@@ -209,6 +209,8 @@ namespace VfioPolicy.AccessModel.Tests.Binding.Support
 
         public string Name { get; }
 
+        public RuleOrigin Origin => _origin;
+
         public Behavior Behavior { get; }
 
         public RegisterBuilder Bits(int low, int high, BitAction action, bool hardwareRw1c = false) => Bits(low, high, action, out _, hardwareRw1c);
