@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using VfioPolicy.AccessModel.Devices;
 using Xunit;
@@ -217,6 +218,32 @@ namespace VfioPolicy.AccessModel.Tests.Devices
         }
 
         private static ConfigImageBuilder Express4096() => new ConfigImageBuilder(4096).CapabilityList(0x40).Express(0x40, 0x00, 2, 0);
+
+        [Fact]
+        public void a_structure_read_at_the_very_end_of_a_space_reads_its_last_bytes_and_none_past_them()
+        {
+            // MSI's Message Control is the last word of the 256-byte space: 64-bit addressing makes it 14 bytes.
+            ChainWalk msi = CapabilityWalker.Walk(new ConfigImageBuilder().CapabilityList(0xFC).Standard(0xFC, 0x05, 0x00, 0x80, 0x00).Bytes);
+            Assert.Equal(new[] { "capability MSI at 0xfc (14 bytes) runs past the end of its space at 0x100; length clipped to 4 bytes" }, msi.Warnings);
+
+            // DPC's length comes from a word at +4, past the end of a 4096-byte image here: read as 0, not out of range.
+            ChainWalk dpc = CapabilityWalker.Walk(Express4096().Extended(0x100, 0x01, 2, 0xFFC).Extended(0xFFC, 0x1D, 1, 0).Bytes);
+            Assert.Equal("S40:10/52 E100:01/56 Effc:1d/4", Layout(dpc));
+            Assert.Single(dpc.Warnings, w => w.EndsWith("runs past the end of its space at 0x1000; length clipped to 4 bytes", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public void an_image_longer_than_4096_bytes_is_walked_as_its_first_4096()
+        {
+            byte[] image = Express4096().Extended(0x100, 0x01, 2, 0x140).Extended(0x140, 0x03, 1, 0x000).Bytes;
+            byte[] longer = new byte[8192];
+            image.CopyTo(longer, 0);
+            longer[0x1000] = 0xFF;
+
+            Assert.Equal(Layout(CapabilityWalker.Walk(image)), Layout(CapabilityWalker.Walk(longer)));
+            Assert.Empty(CapabilityWalker.Walk(longer).Warnings);
+            Assert.Equal("image", Assert.Throws<ArgumentNullException>(() => CapabilityWalker.Walk((ConfigSpaceImage)null!)).ParamName);
+        }
 
         [Fact]
         public void follows_the_extended_chain_from_0x100()
