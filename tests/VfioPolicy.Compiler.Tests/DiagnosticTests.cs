@@ -394,7 +394,10 @@ namespace VfioPolicy.Compiler.Tests
         public void VP0503_extends_of_a_fragment()
         {
             CompilationResult result = CompileFiles(("p.vfiopolicy", Policy("extends \"frag.vfiopolicy\"")), ("frag.vfiopolicy", Lines("default gap deny 0")));
-            AssertOne(result, "VP0503", "p.vfiopolicy(7,9): error VP0503: 'frag.vfiopolicy' is a fragment (it has no policy line): use include, not extends");
+            AssertDiagnostics(
+                result,
+                "p.vfiopolicy(5,1): warning VP0302: default gap repeats the one at frag.vfiopolicy:1",
+                "p.vfiopolicy(7,9): error VP0503: 'frag.vfiopolicy' is a fragment (it has no policy line): use include, not extends");
         }
 
         [Fact]
@@ -437,7 +440,10 @@ namespace VfioPolicy.Compiler.Tests
         public void VP0604_bar_register_must_not_be_passthrough_writable()
         {
             CompilationResult result = Compile(Policy("header {", "  register BASE_ADDRESS_0 behavior bar passthrough rw", "}"));
-            AssertOne(result, "VP0604", "p.vfiopolicy(8,36): error VP0604: register BASE_ADDRESS_0 is owned by behavior 'bar', so no bit may be passthrough-writable; bits 0..31 are ('register BASE_ADDRESS_0 behavior bar passthrough rw', p.vfiopolicy:8)");
+            AssertDiagnostics(
+                result,
+                "p.vfiopolicy(8,36): error VP0604: register BASE_ADDRESS_0 is owned by behavior 'bar', so no bit may be passthrough-writable; bits 0..31 are ('register BASE_ADDRESS_0 behavior bar passthrough rw', p.vfiopolicy:8)",
+                "p.vfiopolicy(8,36): error VP0605: behavior 'bar' owns bits 0..31 of BASE_ADDRESS_0, which must be virtualized; bit 0 is 'register BASE_ADDRESS_0 behavior bar passthrough rw' (p.vfiopolicy:8)");
         }
 
         [Fact]

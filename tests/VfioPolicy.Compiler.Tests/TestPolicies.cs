@@ -50,11 +50,11 @@ namespace VfioPolicy.Compiler.Tests
             return result.Model!;
         }
 
-        /// <summary>Asserts that exactly one diagnostic has <paramref name="id"/> and that it prints as <paramref name="expected"/>.</summary>
+        /// <summary>Asserts that the compilation reported exactly one diagnostic, of <paramref name="id"/>, printed as <paramref name="expected"/>.</summary>
         public static Diagnostic AssertOne(CompilationResult result, string id, string expected)
         {
             Diagnostic[] found = result.Diagnostics.Where(d => d.Id == id).ToArray();
-            Assert.True(found.Length == 1, "expected one " + id + ", got:\n" + string.Join("\n", result.Diagnostics));
+            Assert.True(found.Length == 1 && result.Diagnostics.Count == 1, "expected one " + id + " and nothing else, got:\n" + string.Join("\n", result.Diagnostics));
             Assert.Equal(expected, found[0].ToString());
             return found[0];
         }
