@@ -195,7 +195,7 @@ namespace VfioPolicy.Compiler.Diff
         public static string Subject(PolicyChange change)
         {
             string register = change.Register == null ? string.Empty
-                : " " + change.Register + " (" + (IsCapability(change.Area) ? "+" : string.Empty) + Hex(change.Offset ?? 0) + " " + WidthName(change.Width ?? 4)
+                : (change.Register.Length > 0 ? " " + change.Register : string.Empty) + " (" + (IsCapability(change.Area) ? "+" : string.Empty) + Hex(change.Offset ?? 0) + " " + WidthName(change.Width ?? 4)
                   + (change.Condition == null ? string.Empty : " when " + change.Condition) + ")";
             return change.Area switch
             {

@@ -359,6 +359,7 @@ namespace VfioPolicy.Compiler.Tests.Diff
         [InlineData(ChangeArea.ExtendedCapability, "UNCOR", 0x104, 4, null, "extended-capability EXP UNCOR (+0x104 u32)")]
         [InlineData(ChangeArea.Header, "LINE", 0x3c, 1, null, "header LINE (0x3c u8)")]
         [InlineData(ChangeArea.Header, "NO_WIDTH", null, null, null, "header NO_WIDTH (0x00 u32)")]
+        [InlineData(ChangeArea.Capability, "", 0x0c, 2, "FLAGS.ADDR_64 = 1", "capability EXP (+0x0c u16 when FLAGS.ADDR_64 = 1)")]
         public void A_register_subject_names_its_area_offset_width_and_condition(ChangeArea area, string register, int? offset, int? width, string? condition, string expected)
         {
             var change = new PolicyChange(ChangeImpact.Neutral, area, "EXP", register, offset, width, condition, ChangeAspect.Bits, 3, 3, "x", "y", null, null, "r");
