@@ -131,6 +131,43 @@ namespace VfioPolicy.Compiler.Tests.Diff
         }
 
         [Fact]
+        public void A_capabilitys_first_byte_is_located_in_it_and_header_bytes_in_the_header()
+        {
+            byte[] image = Image(powerManagement: true);
+            string before = TestPolicies.Policy("header {", "  register 0x3c u8 LINE virtualize rw init 0", "}", "capability PM {", "  register 0x00 u16 LINK virtualize ro write-hw init hw", "}");
+            string after = TestPolicies.Policy("capability PM {", "  register PMC passthrough ro", "}");
+            DeviceDiff diff = DeviceDiffer.Compare(Bind(before, image), Bind(after, image), "d");
+
+            // The link bytes a write-hw rule covered return to the chain, whose initial value is the (rewritten) link.
+            AssertChanges(
+                diff,
+                "widening 0x3c (header): virtualize rw init 0 → passthrough ro [p.vfiopolicy:8 → p.vfiopolicy:3]",
+                "narrowing 0x40..0x41 (capability Power Management at 0x40 +0x00): virtualize ro write-hw init 1 → virtualize ro init 1 [p.vfiopolicy:11 → <chain>]",
+                "widening 0x42..0x43 (capability Power Management at 0x40 +0x02): deny 0 → passthrough ro [p.vfiopolicy:4 → p.vfiopolicy:8]");
+        }
+
+        [Fact]
+        public void Behaviors_are_told_apart_by_offset_and_named_by_their_own_rule_and_ranges_sharing_a_first_bit_end_shortest_first()
+        {
+            byte[] image = Image(powerManagement: false);
+            string before = TestPolicies.Policy("header {", "  register BASE_ADDRESS_0 behavior bar virtualize rw init 0", "  register ROM_ADDRESS virtualize rw init 0", "}");
+            string after = TestPolicies.Policy(
+                "header {",
+                "  register BASE_ADDRESS_0 behavior bar virtualize rw init 0",
+                "  register ROM_ADDRESS behavior rom virtualize rw init 0 {",
+                "    bit 0 virtualize rw init 1",
+                "  }",
+                "}");
+            DeviceDiff diff = DeviceDiffer.Compare(Bind(before, image), Bind(after, image), "d");
+
+            // The behavior's own change names the register's line on both sides, not bit 0's rule.
+            AssertChanges(
+                diff,
+                "widening 0x30 bit 0 (header): virtualize rw init 0 → virtualize rw init 1 [p.vfiopolicy:9 → p.vfiopolicy:10]",
+                "widening 0x30..0x33 (header): (no behavior) → behavior rom [p.vfiopolicy:9 → p.vfiopolicy:9]");
+        }
+
+        [Fact]
         public void Binding_warnings_of_both_sides_are_kept_old_first_each_marked_with_its_side()
         {
             byte[] image = Image(powerManagement: true);
