@@ -178,6 +178,22 @@ namespace VfioPolicy.Compiler.Tests
                 "p.vfiopolicy(8,28): error VP0102: unknown register 'FOO' in capability MSI; a condition tests a catalogue register's field"),
             Case(new[] { "header {", "  register COMMAND {", "    bit 16 deny", "    bit 0 passthrough rw", "  }", "}" },
                 "p.vfiopolicy(9,9): error VP0205: bit 16 is outside the 16-bit register COMMAND (bits 0..15)"),
+            Case(new[] { "mirror bar 0 address 0x2 data 0x4 base 0x4000 size 0x1000" },
+                "p.vfiopolicy(7,22): error VP0208: the address register is 4 bytes: its offset 0x2 must be a multiple of 4"),
+            Case(new[] { "header {", "  register COMMAND deny 0x10000", "  register COMMAND passthrough ro", "}" },
+                "p.vfiopolicy(8,25): error VP0207: value 0x10000 does not fit in the 16-bit register COMMAND (at most 0xffff)"),
+            Case(new[] { "header {", "  register COMMAND virtualize ro init 0x10000", "  register COMMAND passthrough ro", "}" },
+                "p.vfiopolicy(8,39): error VP0207: value 0x10000 does not fit in the 16-bit register COMMAND (at most 0xffff)"),
+            Case(new[] { "capability MSI {", "  register 0x0c u16 X when FLAGS.ADDR_64 = 1, FLAGS.ADDR_64 = 0 deny", "  register 0x0c u32 Y when FLAGS.ADDR_64 = 1 deny", "}" },
+                "p.vfiopolicy(8,47): error VP0211: condition FLAGS.ADDR_64 = 0 contradicts an earlier condition, so the register could never exist"),
+            Case(new[] { "capability PM {", "  register 0x00 u8 deny", "}" },
+                "p.vfiopolicy(8,12): error VP0210: register 0x00 u8 lies in the capability's ID and next pointer, which belong to the chain; only 'virtualize ro write-hw' (any link bit) or 'passthrough ro' (the ID) may cover them"),
+            Case(new[] { "capability PM {", "  register 0x00 u16 X {", "    bits 8..15 deny", "    bits 0..7 passthrough ro", "    bits 8..15 virtualize ro write-hw init hw", "  }", "}" },
+                "p.vfiopolicy(9,5): error VP0210: bits 8..15 of X are the capability's ID and next pointer, which belong to the chain; only 'virtualize ro write-hw' (any link bit) or 'passthrough ro' (the ID) may cover them"),
+            Case(new[] { "device-specific {", "  register 0x40 u32 X {", "    field FOO deny", "    bit 0 passthrough rw", "  }", "}" },
+                "p.vfiopolicy(9,11): error VP0103: register X has no field 'FOO' (it has no catalogue entry: write 'bit N' or 'bits L..H')"),
+            Case(new[] { "header {", "  register COMMAND {", "    bits 0..16 deny", "    bit 2 passthrough rw", "  }", "}" },
+                "p.vfiopolicy(9,13): error VP0205: bit 16 is outside the 16-bit register COMMAND (bits 0..15)"),
         };
 
         private static object[] Case(string[] body, params string[] expected) => new object[] { body, expected };
@@ -234,6 +250,23 @@ namespace VfioPolicy.Compiler.Tests
             RegisterModel command = Model("header {", "  register COMMAND passthrough ro {", "    bits 0..15 deny", "  }", "}").Header.Single();
             Assert.Equal("0..15 Deny ReadOnly Literal", Rules(command));
             Assert.Equal(9, command.Rules.Single().Origin.Line);
+        }
+
+        [Fact]
+        public void A_field_stated_twice_is_one_field_and_a_whole_register_field_is_all_32_bits()
+        {
+            CompilationResult twice = Compile(Policy("header {", "  register COMMAND passthrough ro {", "    bit 0 deny", "    bit 0 deny", "  }", "}"));
+            AssertDiagnostics(twice, "p.vfiopolicy(10,5): warning VP0302: rule repeats 'bit 0 deny' (p.vfiopolicy:9) on bit 0 of COMMAND");
+            Assert.Equal("0..0 Deny ReadOnly Literal; 1..15 Passthrough ReadOnly Literal", Rules(twice.Model!.Header.Single()));
+            RegisterModel x = Model("device-specific {", "  register 0x40 u32 X passthrough rw {", "    bits 0..31 deny", "  }", "}").DeviceSpecific.Single();
+            Assert.Equal("0..31 Deny ReadOnly Literal", Rules(x));
+        }
+
+        [Fact]
+        public void A_capability_is_where_its_first_block_is()
+        {
+            PolicyModel model = Model("capability MSI {", "  register FLAGS passthrough ro", "}", "capability MSI {", "  register 0x04 u32 ADDRESS passthrough ro", "}");
+            Assert.Equal(7, model.Capabilities.Single().Origin.Line);
         }
 
         [Theory]

@@ -88,6 +88,21 @@ namespace VfioPolicy.Compiler.Tests
         }
 
         [Fact]
+        public void VP0209_an_action_without_an_access_mode_or_a_passthrough_with_a_value_from_a_tree_built_elsewhere()
+        {
+            // The grammar always gives passthrough and virtualize a mode and passthrough no value; a tree from elsewhere may not.
+            CompilationResult passthrough = CompileRewritten(Policy("header {", "  register COMMAND passthrough ro", "}"), file => ReplaceFirstRegister(file, 6, register =>
+                register with { Action = register.Action! with { Mode = null } }));
+            AssertOne(passthrough, "VP0209", "p.vfiopolicy(8,20): error VP0209: passthrough needs an access mode: rw or ro");
+            CompilationResult virtualize = CompileRewritten(Policy("header {", "  register COMMAND virtualize ro", "}"), file => ReplaceFirstRegister(file, 6, register =>
+                register with { Action = register.Action! with { Mode = null } }));
+            AssertOne(virtualize, "VP0209", "p.vfiopolicy(8,20): error VP0209: virtualize needs an access mode: rw, ro or rw1c");
+            CompilationResult valued = CompileRewritten(Policy("header {", "  register COMMAND passthrough ro", "}"), file => ReplaceFirstRegister(file, 6, register =>
+                register with { Action = register.Action! with { InitFromHardware = true } }));
+            AssertOne(valued, "VP0209", "p.vfiopolicy(8,20): error VP0209: passthrough takes no value: its bits read the hardware");
+        }
+
+        [Fact]
         public void VP0107_unknown_register_width()
         {
             CompilationResult result = CompileRewritten(Policy("device-specific {", "  register 0x40 u32 X passthrough ro", "}"), file => ReplaceFirstRegister(file, 6, register =>
