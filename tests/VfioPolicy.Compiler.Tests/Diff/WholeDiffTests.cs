@@ -8,7 +8,8 @@ namespace VfioPolicy.Compiler.Tests.Diff
     /// <summary>
     /// One pair of policies that changes something in every part a diff compares (name, match, defaults, mirrors,
     /// header and device-specific registers, behaviors, conditioned registers, a block default, hides of known and
-    /// unnamed capabilities, an extended capability), diffed both ways. The approved text
+    /// unnamed capabilities, an extended capability), diffed both ways; then a pair that hides, unhides and adds
+    /// capabilities under a hiding and a non-hiding unknown-capability default. The approved text
     /// (Snapshots/whole-diff.verified.txt) was read line by line against docs/reviewing-policies.md before it was
     /// approved; it pins the order, the grouping, every before/after and every reason together.
     /// </summary>
@@ -82,6 +83,37 @@ extended-capability ERR {
 }
 ";
 
+        private const string OldHides = @"policy ""hides""
+match any
+default header passthrough ro
+default capability deny 0
+default gap deny 0
+default unknown-capability hide body deny 0xff
+hide capability MSI
+capability EXP {
+  register DEVCTL passthrough ro
+}
+hide capability VPD
+";
+
+        private const string NewHides = @"policy ""hides""
+match any
+default header passthrough ro
+default capability deny 0
+default gap deny 0
+default unknown-capability passthrough ro
+capability MSI {
+  register FLAGS passthrough ro
+}
+hide capability EXP body passthrough ro
+capability PM {
+  default deny 0x5a
+}
+extended-capability 0x99 {
+  register 0x10 u32 X passthrough rw
+}
+";
+
         [Fact]
         public void Every_part_of_a_policy_changed_at_once_diffs_as_approved_both_ways()
         {
@@ -91,6 +123,10 @@ extended-capability ERR {
             text.Append(DiffTextRenderer.Render(new[] { PolicyDiffer.Compare(oldModel, newModel, "old.vfiopolicy", "new.vfiopolicy") }, color: false));
             text.Append('\n');
             text.Append(DiffTextRenderer.Render(new[] { PolicyDiffer.Compare(newModel, oldModel, "new.vfiopolicy", "old.vfiopolicy") }, color: false));
+            text.Append('\n');
+            text.Append(DiffTextRenderer.Render(new[] { PolicyDiffer.Compare(TestPolicies.CompileModel(OldHides), TestPolicies.CompileModel(NewHides), "old-hides.vfiopolicy", "new-hides.vfiopolicy") }, color: false));
+            text.Append('\n');
+            text.Append(DiffTextRenderer.Render(new[] { PolicyDiffer.Compare(TestPolicies.CompileModel(NewHides), TestPolicies.CompileModel(OldHides), "new-hides.vfiopolicy", "old-hides.vfiopolicy") }, color: false));
             Snapshot.Match(text.ToString(), "whole-diff", "Snapshots");
         }
     }
