@@ -20,7 +20,7 @@ namespace VfioPolicy.Compiler.Emit
             "long", "namespace", "new", "null", "object", "operator", "out", "override", "params", "private", "protected",
             "public", "readonly", "ref", "return", "sbyte", "sealed", "short", "sizeof", "stackalloc", "static", "string",
             "struct", "switch", "this", "throw", "true", "try", "typeof", "uint", "ulong", "unchecked", "unsafe", "ushort",
-            "using", "virtual", "void", "volatile", "while",
+            "using", "virtual", "void", "volatile", "while", "__arglist", "__makeref", "__reftype", "__refvalue",
         };
 
         /// <summary>A regular C# string literal of <paramref name="value"/>; everything but printable ASCII other than <c>"</c> and <c>\</c> is a <c>\uXXXX</c> escape.</summary>
