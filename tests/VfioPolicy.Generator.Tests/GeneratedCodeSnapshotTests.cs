@@ -67,9 +67,29 @@ namespace VfioPolicy.Generator.Tests
         }
 
         [Fact]
+        public void Generated_placeholder_of_a_policy_with_errors_matches_its_approved_baseline()
+        {
+            // The generator emits it for a policy with errors (see GeneratorTests); its text is pinned here.
+            string placeholder = VfioPolicy.Compiler.Emit.HandlerEmitter.EmitPlaceholder("broken \"*/", "policies/broken.vfiopolicy", VfioPolicy.Compiler.Emit.HandlerEmitter.ClassName("broken \"*/"));
+            MatchCase("policy-with-errors", new[] { ("broken.placeholder", placeholder) });
+        }
+
+        [Fact]
+        public void Generated_code_of_a_policy_with_block_defaults_and_hidden_capabilities_matches_its_approved_baseline()
+        {
+            const string Policy = "policy \"hiding\"\nmatch vendor 0x1af4\ndefault header passthrough ro\ndefault capability deny 0\ndefault gap deny 0\n"
+                + "default unknown-capability hide body deny 0xff\nhide capability VPD\nhide extended-capability SRIOV body passthrough ro\n"
+                + "capability PM {\n  default passthrough ro\n  register CTRL behavior pm passthrough ro {\n    field STATE virtualize rw\n  }\n}\n"
+                + "device-specific {\n  register 0x40 u32 DOORBELL passthrough rw\n}\n";
+            var sources = Generate("/src", new[] { ("/src/hiding.vfiopolicy", Policy) });
+            Assert.Single(sources);
+            MatchCase("block-defaults", sources);
+        }
+
+        [Fact]
         public void Every_baseline_folder_belongs_to_a_case()
         {
-            string[] cases = LibraryCases().Select(c => (string)c[0]).Append("hostile-names").ToArray();
+            string[] cases = LibraryCases().Select(c => (string)c[0]).Append("hostile-names").Append("policy-with-errors").Append("block-defaults").ToArray();
             string[] folders = Directory.Exists(BaselineRoot())
                 ? Directory.GetDirectories(BaselineRoot()).Select(Path.GetFileName).OfType<string>().ToArray()
                 : Array.Empty<string>();
